@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs'
+import { Ajv, type ErrorObject } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import { SiemError } from '../errors.js'
+import { DURATION_KEYS, SIZE_KEYS, configSchema } from './schema.js'
+import type { Config } from './types.js'
+import { parseDuration, parseSize } from './units.js'
+
+type RawConfig = Record<string, unknown>
+
+export interface LoadConfigOptions {
+  /** Path of the YAML file; when absent, SIEM_CONFIG from `env`, else no file. */
+  file?: string
+  /** Environment to read overrides from; defaults to process.env. */
+  env?: NodeJS.ProcessEnv
+  /** Values applied over the file and the environment, in the file's shape (tests use this). */
+  overrides?: RawConfig
+}
+
+/** Environment variables and the configuration key each one sets. */
+export const ENV_OVERRIDES: Record<string, string> = {
+  SIEM_HTTP_HOST: 'http.host',
+  SIEM_HTTP_PORT: 'http.port',
+  SIEM_DATA_DIR: 'storage.data_dir',
+  SIEM_CLICKHOUSE_URL: 'storage.server.url',
+  SIEM_CLICKHOUSE_USER: 'storage.server.username',
+  SIEM_CLICKHOUSE_PASSWORD: 'storage.server.password',
+  SIEM_CLICKHOUSE_DATABASE: 'storage.server.database',
+  SIEM_STORAGE_MODE: 'storage.mode',
+  SIEM_QUEUE_TYPE: 'queue.type',
+  SIEM_ACK_MODE: 'ingest.ack_mode',
+  SIEM_LOG_LEVEL: 'log.level',
+  SIEM_CEF_UDP_PORT: 'cef.udp.port',
+  SIEM_CEF_TCP_PORT: 'cef.tcp.port',
+  SIEM_CEF_UDP_ENABLED: 'cef.udp.enabled',
+  SIEM_CEF_TCP_ENABLED: 'cef.tcp.enabled',
+  SIEM_FLUSH_INTERVAL: 'writer.flush_interval',
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true })
+ajv.addFormat('duration', { type: 'string', validate: (v: string) => parseDuration(v) !== undefined })
+ajv.addFormat('duration', { type: 'number', validate: (v: number) => parseDuration(v) !== undefined })
+ajv.addFormat('size', { type: 'string', validate: (v: string) => parseSize(v) !== undefined })
+ajv.addFormat('size', { type: 'number', validate: (v: number) => parseSize(v) !== undefined })
+const validateConfig = ajv.compile(configSchema)
+
+function isObject(value: unknown): value is RawConfig {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function setPath(target: RawConfig, path: string, value: unknown): void {
+  const parts = path.split('.')
+  let node = target
+  for (const part of parts.slice(0, -1)) {
+    const next = node[part]
+    if (!isObject(next)) node[part] = {}
+    node = node[part] as RawConfig
+  }
+  node[parts[parts.length - 1] as string] = value
+}
+
+function getPath(target: RawConfig, path: string): unknown {
+  let node: unknown = target
+  for (const part of path.split('.')) {
+    if (!isObject(node)) return undefined
+    node = node[part]
+  }
+  return node
+}
+
+function mergeInto(target: RawConfig, source: RawConfig): void {
+  for (const [key, value] of Object.entries(source)) {
+    const existing = target[key]
+    if (isObject(value) && isObject(existing)) mergeInto(existing, value)
+    else target[key] = value
+  }
+}
+
+/** Converts an environment string to the JSON type the schema expects for that key. */
+function coerceEnvValue(value: string): unknown {
+  if (/^\d+$/.test(value)) return Number(value)
+  if (value === 'true') return true
+  if (value === 'false') return false
+  return value
+}
+
+function readConfigFile(file: string): RawConfig {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new SiemError('SIEM_ERR_CONFIG_FILE', `cannot read configuration file ${file}`, { value: file, cause: err })
+  }
+  let parsed: unknown
+  try {
+    parsed = parseYaml(text)
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err)
+    throw new SiemError('SIEM_ERR_CONFIG_FILE', `invalid YAML in ${file}: ${reason}`, { value: file, cause: err })
+  }
+  if (parsed === null || parsed === undefined) return {}
+  if (!isObject(parsed)) {
+    throw new SiemError('SIEM_ERR_CONFIG_FILE', `configuration file ${file} must contain a mapping at the top level`, {
+      value: file,
+    })
+  }
+  return parsed
+}
+
+function describeAjvError(error: ErrorObject, raw: RawConfig): string {
+  const path = error.instancePath.slice(1).replaceAll('/', '.')
+  if (error.keyword === 'additionalProperties') {
+    const extra = String((error.params as { additionalProperty: string }).additionalProperty)
+    const key = path === '' ? extra : `${path}.${extra}`
+    return `unknown key ${key}`
+  }
+  const value = JSON.stringify(getPath(raw, path))
+  return `${path || '(root)'}=${value}: ${error.message ?? 'is invalid'}`
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1'])
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.')
+}
+
+function checkConsistency(config: Config): string[] {
+  const problems: string[] = []
+  const noKeys = config.auth.api_keys.length === 0
+  if (noKeys && !isLoopbackHost(config.http.host)) {
+    problems.push(
+      `http.host=${JSON.stringify(config.http.host)}: binding beyond loopback needs auth.api_keys; ` +
+        'configure at least one key or bind to 127.0.0.1',
+    )
+  }
+  const tlsSections: Array<[string, { enabled: boolean; cert_path: string; key_path: string }]> = [
+    ['http.tls', config.http.tls],
+    ['cef.tcp.tls', config.cef.tcp.tls],
+  ]
+  for (const [name, tls] of tlsSections) {
+    if (tls.enabled && (tls.cert_path === '' || tls.key_path === '')) {
+      problems.push(`${name}.enabled=true: ${name}.cert_path and ${name}.key_path are required`)
+    }
+  }
+  if (config.retention.critical_days < 1 || config.retention.events_days < 1) {
+    problems.push('retention: days must be at least 1')
+  }
+  return problems
+}
+
+/**
+ * Loads the configuration: the YAML file, then environment overrides, then
+ * `overrides`; validates it against the schema, fills defaults and resolves
+ * durations to milliseconds and sizes to bytes. Throws SIEM_ERR_CONFIG_INVALID
+ * listing every problem with its key and value.
+ */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env
+  const file = options.file ?? env['SIEM_CONFIG']
+  const raw: RawConfig = file === undefined || file === '' ? {} : readConfigFile(file)
+
+  for (const [name, path] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name]
+    if (value !== undefined && value !== '') setPath(raw, path, coerceEnvValue(value))
+  }
+  if (env['SIEM_CLICKHOUSE_URL'] && !env['SIEM_STORAGE_MODE']) setPath(raw, 'storage.mode', 'server')
+  if (options.overrides !== undefined) mergeInto(raw, structuredClone(options.overrides))
+
+  const original = structuredClone(raw)
+  if (!validateConfig(raw)) {
+    const problems = (validateConfig.errors ?? []).map((e) => describeAjvError(e, original))
+    throw new SiemError('SIEM_ERR_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
+      value: problems,
+    })
+  }
+  for (const key of DURATION_KEYS) setPath(raw, key, parseDuration(getPath(raw, key)))
+  for (const key of SIZE_KEYS) setPath(raw, key, parseSize(getPath(raw, key)))
+
+  const config = raw as unknown as Config
+  const problems = checkConsistency(config)
+  if (problems.length > 0) {
+    throw new SiemError('SIEM_ERR_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, {
+      value: problems,
+    })
+  }
+  return config
+}

@@ -1,0 +1,76 @@
+import type { QueueItem } from '../schema/event.js'
+
+/**
+ * When an enqueue resolves. `memory`: once the items are in the queue.
+ * `durable`: once they are on disk (for a memory queue, the same as
+ * `memory`). `committed`: once every item is stored in ClickHouse.
+ */
+export type AckMode = 'memory' | 'durable' | 'committed'
+
+export const ACK_MODES: readonly AckMode[] = ['memory', 'durable', 'committed']
+
+export type OverflowPolicy = 'reject' | 'drop_oldest' | 'block'
+
+export interface EnqueueOptions {
+  ack: AckMode
+  /** Request id or listener name, for the logs of whoever enqueues. */
+  origin?: string
+}
+
+/**
+ * A batch handed to the writer. `id` is stable for the same items: it is
+ * used as ClickHouse's `insert_deduplication_token`, so a batch that is
+ * retried, or replayed after a restart, is stored once.
+ */
+export interface Batch {
+  id: string
+  items: QueueItem[]
+}
+
+export interface QueueStats {
+  /** Items enqueued and not yet committed (including ones being written). */
+  depthEvents: number
+  depthBytes: number
+  capacityEvents: number
+  capacityBytes: number
+  /** Items removed by the drop_oldest policy since start. */
+  dropped: number
+}
+
+/**
+ * The queue between ingest and the batch writer. Ingest sees only
+ * `enqueue`; the writer sees `take`, `commit` and `release`. A memory queue
+ * and the disk spool both implement it.
+ *
+ * Errors from `enqueue` are SiemErrors: SIEM_ERR_QUEUE_FULL (reject policy),
+ * SIEM_ERR_QUEUE_TIMEOUT (block policy timed out), SIEM_ERR_QUEUE_CLOSED,
+ * SIEM_ERR_SPOOL_FULL and SIEM_ERR_SPOOL_WRITE (disk spool); each carries
+ * `retryAfterSeconds`.
+ */
+export interface EventQueue {
+  /** Opens the queue; a disk spool replays what it holds first. Safe to call twice. */
+  start(): Promise<void>
+  enqueue(items: QueueItem[], options: EnqueueOptions): Promise<void>
+  /**
+   * Waits for a batch: resolves with up to `maxItems` items once that many are
+   * waiting, or once the oldest waiting item is `maxWaitMs` old, or at once
+   * when the queue is draining. Resolves with null when the queue is closed
+   * and empty, or when `signal` aborts.
+   */
+  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal): Promise<Batch | null>
+  /** Marks a taken batch as stored in ClickHouse; its items leave the queue. */
+  commit(batchId: string): Promise<void>
+  /** Starts draining: from now on `take` returns what waits without delay. */
+  drain(): void
+  stats(): QueueStats
+  /** Stops accepting; items not committed stay where a restart finds them (disk spool) or are lost (memory). */
+  close(): Promise<void>
+}
+
+/** Approximate memory cost of an item in bytes, used for the byte bound of the queue. */
+export function estimateItemBytes(item: QueueItem): number {
+  if (item.table === 'events') {
+    return 400 + item.row.raw.length + item.row.metadata.length + item.row.target.length
+  }
+  return 300 + item.row.raw_event.length
+}
