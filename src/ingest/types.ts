@@ -17,9 +17,11 @@ export interface IngestContext {
  * One input event before validation. `object` is a parsed JSON value (for
  * CEF, the canonical nested object the normalizer built); `unparsable` is
  * input that could not become an object and goes straight to quarantine.
+ * `rawText` is the event as received; when absent, the pipeline serializes
+ * `value` if it needs the text (as `raw`, or for a quarantine row).
  */
 export type Candidate =
-  | { kind: 'object'; value: unknown; rawText: string }
+  | { kind: 'object'; value: unknown; rawText?: string }
   | { kind: 'unparsable'; rawText: string; errorCode: string; errors: FieldError[] }
 
 export interface CandidateError extends FieldError {

@@ -4,6 +4,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { StorageConfig } from '../config/types.js'
 import { SiemError } from '../errors.js'
+import { EmbeddedConnection } from './embedded-connection.js'
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js'
 
 export interface Storage {
@@ -20,7 +21,6 @@ export interface Storage {
 const COMMON_SETTINGS = {
   // UInt64 values such as count() stay exact in JSON output.
   output_format_json_quote_64bit_integers: 1,
-  date_time_input_format: 'basic',
 } as const
 
 /**
@@ -56,7 +56,7 @@ function openEmbedded(config: StorageConfig): Storage {
   // match, the declarations do not.
   type ClientConnection = NonNullable<Parameters<typeof createClient>[0]>['connection']
   const client = createClient({
-    connection: connection as unknown as ClientConnection,
+    connection: new EmbeddedConnection(connection) as unknown as ClientConnection,
     clickhouse_settings: COMMON_SETTINGS,
   })
   let closed = false

@@ -1,0 +1,158 @@
+import type { AddressInfo } from 'node:net'
+import type { FastifyInstance } from 'fastify'
+import { Registry, collectDefaultMetrics } from 'prom-client'
+import type { Config } from './config/types.js'
+import { ApiKeyAuth } from './http/auth.js'
+import { registerOpsRoutes, type StorageCheck } from './http/ops-routes.js'
+import { createHttpServer } from './http/server.js'
+import { registerEventsRoute } from './ingest/http/events-route.js'
+import { IngestPipeline } from './ingest/pipeline.js'
+import { createLogger, type Logger } from './logger.js'
+import { IngestMetrics, WriterMetrics, registerQueueGauges } from './metrics/pipeline-metrics.js'
+import { registerSqlRoute } from './query/sql-route.js'
+import { createQueue } from './queue/create-queue.js'
+import type { EventQueue } from './queue/types.js'
+import { EventValidator } from './schema/validate.js'
+import { BatchWriter } from './storage/batch-writer.js'
+import { errorMessage, openStorage, type Storage } from './storage/client.js'
+import { runMigrations } from './storage/migrator.js'
+import { applyRetention } from './storage/retention.js'
+import { ClickHouseRowSink } from './storage/row-sink.js'
+
+export interface AppOptions {
+  logger?: Logger
+}
+
+export interface AppAddresses {
+  http: { host: string; port: number }
+}
+
+/**
+ * The running service: storage, migrations, queue, writer and listeners,
+ * started in dependency order and closed in reverse. This file only wires
+ * the parts together.
+ */
+export class SiemApp {
+  readonly config: Config
+  readonly logger: Logger
+  readonly registry = new Registry()
+  #storage: Storage | undefined
+  #queue: EventQueue | undefined
+  #writer: BatchWriter | undefined
+  #http: FastifyInstance | undefined
+  #ready = false
+  #started: Promise<AppAddresses> | undefined
+  #closed: Promise<boolean> | undefined
+  readonly #startedAt = Date.now()
+
+  constructor(config: Config, options: AppOptions = {}) {
+    this.config = config
+    this.logger = options.logger ?? createLogger(config.log)
+  }
+
+  /** The ClickHouse connection, for the CLI and for tests that read what was stored. */
+  get storage(): Storage {
+    if (this.#storage === undefined) throw new Error('SiemApp.storage read before start()')
+    return this.#storage
+  }
+
+  start(): Promise<AppAddresses> {
+    this.#started ??= this.#start()
+    return this.#started
+  }
+
+  async #start(): Promise<AppAddresses> {
+    const { config, logger, registry } = this
+    collectDefaultMetrics({ register: registry })
+
+    const storage = await openStorage(config.storage)
+    this.#storage = storage
+    logger.info({ mode: storage.mode, data_dir: storage.dataDir, database: storage.database }, 'storage opened')
+    const migrations = await runMigrations(storage.client, logger.child({ component: 'migrator' }))
+    await applyRetention(storage.client, storage.database, config.retention, logger.child({ component: 'retention' }))
+    this.#ready = true
+    logger.info({ applied: migrations.applied, skipped: migrations.skipped.length }, 'migrations done')
+
+    const queue = await createQueue(config, logger, registry)
+    this.#queue = queue
+    await queue.start()
+    registerQueueGauges(registry, queue)
+
+    const writer = new BatchWriter({
+      config: config.writer,
+      queue,
+      sink: new ClickHouseRowSink(storage.client),
+      metrics: new WriterMetrics(registry),
+      logger: logger.child({ component: 'writer' }),
+    })
+    this.#writer = writer
+    writer.start()
+
+    const auth = new ApiKeyAuth(config.auth)
+    if (auth.open) {
+      logger.warn({ host: config.http.host }, 'no API keys configured: every request is tenant "default" with every role; listening on loopback only')
+    }
+    const pipeline = new IngestPipeline({
+      config: config.ingest,
+      validator: new EventValidator(config.validation),
+      queue,
+      metrics: new IngestMetrics(registry),
+    })
+
+    const http = createHttpServer({ config: config.http, logger, bodyLimit: config.ingest.max_payload_size })
+    this.#http = http
+    registerEventsRoute(http, { config: config.ingest, auth, ingestor: pipeline })
+    registerSqlRoute(http, storage.client, auth, config.query)
+    registerOpsRoutes(
+      http,
+      {
+        queueStats: () => queue.stats(),
+        checkStorage: () => checkStorage(storage),
+        ready: () => this.#ready,
+        writerFailing: () => writer.failing,
+        startedAt: this.#startedAt,
+      },
+      registry,
+    )
+    await http.listen({ host: config.http.host, port: config.http.port })
+    const address = http.server.address() as AddressInfo
+    logger.info({ host: address.address, port: address.port, tls: config.http.tls.enabled }, 'listening')
+    return { http: { host: address.address, port: address.port } }
+  }
+
+  /**
+   * Stops accepting, drains the queue into ClickHouse for up to
+   * `shutdown_wait`, and closes everything. Resolves true when nothing was
+   * left behind. Safe to call twice.
+   */
+  close(): Promise<boolean> {
+    this.#closed ??= this.#close()
+    return this.#closed
+  }
+
+  async #close(): Promise<boolean> {
+    const started = Date.now()
+    await this.#started?.catch(() => undefined)
+    await this.#http?.close()
+    this.#queue?.drain()
+    const flushed = (await this.#writer?.stop(this.config.shutdown_wait)) ?? true
+    await this.#queue?.close()
+    await this.#storage?.close()
+    const left = this.#queue?.stats().depthEvents ?? 0
+    if (flushed) this.logger.info({ duration_ms: Date.now() - started }, 'shutdown complete')
+    else this.logger.warn({ duration_ms: Date.now() - started, events_left: left }, 'shutdown wait elapsed with events not stored')
+    return flushed
+  }
+}
+
+async function checkStorage(storage: Storage): Promise<StorageCheck> {
+  const started = performance.now()
+  try {
+    const result = await storage.client.ping()
+    const latency = Math.round((performance.now() - started) * 100) / 100
+    if (result.success) return { ok: true, latency_ms: latency }
+    return { ok: false, latency_ms: latency, error: errorMessage(result.error) }
+  } catch (err) {
+    return { ok: false, latency_ms: Math.round(performance.now() - started), error: errorMessage(err) }
+  }
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify'
+import type { HttpConfig } from '../config/types.js'
+import { SiemError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { sendError } from './error-reply.js'
+
+export interface HttpServerOptions {
+  config: HttpConfig
+  logger: Logger
+  /** Largest request body accepted before decompression, in bytes. */
+  bodyLimit: number
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Maps errors that fastify itself raises to catalogue errors with the same status. */
+function toSiemError(err: FastifyError): SiemError {
+  if (err instanceof SiemError) return err
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new SiemError('SIEM_ERR_INGEST_PAYLOAD_TOO_LARGE', 'the request body is larger than ingest.max_payload_size', { cause: err })
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new SiemError('SIEM_ERR_INGEST_UNSUPPORTED_MEDIA_TYPE', err.message, { cause: err })
+    default:
+      break
+  }
+  const status = err.statusCode ?? 500
+  if (status >= 400 && status < 500) return new SiemError('SIEM_ERR_HTTP_BAD_REQUEST', err.message, { cause: err })
+  return new SiemError('SIEM_ERR_INTERNAL', 'internal error; see the server log for this request_id', { cause: err })
+}
+
+/**
+ * Creates the fastify instance every HTTP route shares: request ids
+ * (an incoming X-Request-Id when it is a plain token, else a new UUID) on
+ * every response and log line, bodies read as raw buffers so that each route
+ * decodes them itself, and one error format.
+ */
+export function createHttpServer(options: HttpServerOptions): FastifyInstance {
+  const { config, logger } = options
+  const https = config.tls.enabled
+    ? { https: { cert: readFileSync(config.tls.cert_path), key: readFileSync(config.tls.key_path), minVersion: 'TLSv1.2' as const } }
+    : {}
+  const app = Fastify({
+    loggerInstance: logger.child({ listener: 'http' }),
+    // Requests are logged by the onResponse hook below, with the fields this project uses.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    bodyLimit: options.bodyLimit,
+    ...https,
+  }) as unknown as FastifyInstance
+
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    const status = reply.statusCode
+    const fields = { method: request.method, url: request.url, status, duration_ms: Math.round(reply.elapsedTime) }
+    if (status >= 500) request.log.error(fields, 'request failed')
+    else if (status >= 400) request.log.info(fields, 'request refused')
+    else request.log.debug(fields, 'request done')
+  })
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const siemError = toSiemError(err)
+    if (siemError.statusCode >= 500) request.log.error({ err }, 'request error')
+    else request.log.info({ error_code: siemError.code, err_message: siemError.message }, 'request rejected')
+    return sendError(request, reply, siemError)
+  })
+  app.setNotFoundHandler((request, reply) =>
+    sendError(request, reply, new SiemError('SIEM_ERR_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  )
+  return app
+}

@@ -1,0 +1,57 @@
+import type { ClickHouseClient } from '@clickhouse/client'
+import { SiemError } from '../errors.js'
+import { splitSqlStatements } from '../storage/sql-split.js'
+import { classifyQueryError } from './query-errors.js'
+
+export interface ReadOnlyLimits {
+  /** Time limit in milliseconds. */
+  timeoutMs: number
+  maxRows: number
+}
+
+export interface ReadOnlyResult {
+  rows: Record<string, unknown>[]
+  row_count: number
+  elapsed_ms: number
+}
+
+const READ_STATEMENT = /^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b/i
+
+/**
+ * Runs one read-only statement with `readonly = 1`, a time limit and a row
+ * cap, and returns its rows as objects. The statement is checked to be a
+ * single read before it is sent; the server's readonly mode is what enforces it.
+ */
+export async function runReadOnlySql(client: ClickHouseClient, query: unknown, limits: ReadOnlyLimits): Promise<ReadOnlyResult> {
+  if (typeof query !== 'string' || query.trim() === '') {
+    throw new SiemError('SIEM_ERR_QUERY_INVALID', 'query must be a non-empty string of SQL', { value: query })
+  }
+  const statements = splitSqlStatements(query)
+  if (statements.length !== 1) {
+    throw new SiemError('SIEM_ERR_QUERY_INVALID', `send exactly one SQL statement; got ${statements.length}`, { value: statements.length })
+  }
+  const statement = statements[0] as string
+  if (!READ_STATEMENT.test(statement)) {
+    throw new SiemError('SIEM_ERR_QUERY_INVALID', 'only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN statements are allowed', {
+      value: statement.slice(0, 80),
+    })
+  }
+  const started = performance.now()
+  try {
+    const result = await client.query({
+      query: statement,
+      format: 'JSONEachRow',
+      // readonly goes last: a server applies settings in order and refuses to change any after it.
+      clickhouse_settings: {
+        max_execution_time: Math.max(1, Math.ceil(limits.timeoutMs / 1000)),
+        max_result_rows: String(limits.maxRows),
+        result_overflow_mode: 'throw',
+        readonly: '1',
+      },
+    })
+    const rows = await result.json<Record<string, unknown>>()
+    return { rows, row_count: rows.length, elapsed_ms: Math.round(performance.now() - started) }
+  } catch (err) {
+    throw classifyQueryError(err, limits)
+  }
+}

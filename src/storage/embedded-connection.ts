@@ -1,0 +1,109 @@
+import type { Readable } from 'node:stream'
+import type {
+  ConnBaseQueryParams,
+  ConnCommandResult,
+  ConnExecParams,
+  ConnExecResult,
+  ConnInsertParams,
+  ConnInsertResult,
+  ConnPingParams,
+  ConnPingResult,
+  ConnQueryResult,
+  Connection,
+} from 'chdb/connection'
+
+type Settings = NonNullable<ConnBaseQueryParams['clickhouse_settings']>
+
+/**
+ * Wraps chdb's connection so that per-request ClickHouse settings act as they
+ * do on a server: for this request only.
+ *
+ * chdb 3.4's connection turns `clickhouse_settings` into `SET k = v;` before
+ * the statement, which changes the whole embedded session: a
+ * `readonly = 1` or an `insert_deduplication_token` would stay in force for
+ * every later request. This wrapper moves the settings into a query-level
+ * `SETTINGS` clause instead, which ClickHouse scopes to the one statement.
+ */
+export class EmbeddedConnection implements Connection<Readable> {
+  readonly #inner: Connection<Readable>
+
+  constructor(inner: Connection<Readable>) {
+    this.#inner = inner
+  }
+
+  query(params: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
+    return this.#inner.query(withSettingsClause(params, appendClause))
+  }
+
+  exec(params: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
+    return this.#inner.exec(withSettingsClause(params, appendClauseUnlessDdl))
+  }
+
+  command(params: ConnBaseQueryParams): Promise<ConnCommandResult> {
+    return this.#inner.command(withSettingsClause(params, appendClauseUnlessDdl))
+  }
+
+  insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
+    return this.#inner.insert(withSettingsClause(params, insertClauseBeforeFormat))
+  }
+
+  ping(params: ConnPingParams): Promise<ConnPingResult> {
+    return this.#inner.ping(params)
+  }
+
+  close(): Promise<void> {
+    return this.#inner.close()
+  }
+}
+
+/** Output settings change only how results are printed, so statements with no result can drop them. */
+const OUTPUT_ONLY = /^output_format_|^date_time_output_format$/
+
+/** Statements whose trailing SETTINGS clause would be read as table settings, or is not accepted. */
+const DDL = /^\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE|ATTACH|DETACH|SYSTEM|OPTIMIZE|EXCHANGE|GRANT|REVOKE|USE|SET)\b/i
+
+function renderSetting(name: string, value: unknown): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid ClickHouse setting name ${JSON.stringify(name)}`)
+  if (typeof value === 'number' || typeof value === 'bigint') return `${name} = ${value}`
+  if (typeof value === 'boolean') return `${name} = ${value ? 1 : 0}`
+  return `${name} = '${String(value).replaceAll('\\', '\\\\').replaceAll("'", "''")}'`
+}
+
+function renderSettings(settings: Settings, skip?: RegExp): string {
+  const parts: string[] = []
+  for (const [name, value] of Object.entries(settings)) {
+    if (value === undefined || skip?.test(name)) continue
+    parts.push(renderSetting(name, value))
+  }
+  return parts.join(', ')
+}
+
+type Rewrite = (query: string, settings: Settings) => string
+
+function withSettingsClause<T extends ConnBaseQueryParams>(params: T, rewrite: Rewrite): T {
+  const settings = params.clickhouse_settings
+  if (settings === undefined || Object.keys(settings).length === 0) return params
+  return { ...params, query: rewrite(params.query, settings), clickhouse_settings: undefined }
+}
+
+function appendClause(query: string, settings: Settings): string {
+  const clause = renderSettings(settings)
+  return clause === '' ? query : `${query}\nSETTINGS ${clause}`
+}
+
+function appendClauseUnlessDdl(query: string, settings: Settings): string {
+  if (!DDL.test(query)) return appendClause(query, settings)
+  const clause = renderSettings(settings, OUTPUT_ONLY)
+  if (clause !== '') {
+    throw new Error(`embedded ClickHouse cannot scope settings (${clause}) to a DDL statement; run it without them`)
+  }
+  return query
+}
+
+function insertClauseBeforeFormat(query: string, settings: Settings): string {
+  const clause = renderSettings(settings, OUTPUT_ONLY)
+  if (clause === '') return query
+  const match = /^([\s\S]*?)(\s+FORMAT\s+\w+\s*)$/i.exec(query)
+  if (match === null) return `${query} SETTINGS ${clause}`
+  return `${match[1]} SETTINGS ${clause}${match[2]}`
+}
