@@ -192,8 +192,14 @@ async function openUdp(options: SendCefOptions): Promise<Transport> {
       resolve()
     })
   })
+  // A connected UDP socket reports ICMP port-unreachable as an error event.
+  let failure: Error | undefined
+  socket.on('error', (err) => {
+    failure = err
+  })
   return {
     async send(lines) {
+      if (failure !== undefined) throw failure
       let bytes = 0
       let skipped = 0
       for (const line of lines) {
