@@ -39,7 +39,13 @@ export async function readBacklog(
   let nextEnqueuedAt = backlog.firstEnqueuedAt
   let bytes = 0
   let index = segments.indexOf(cursor.segment)
-  if (index < 0) throw new Error(`spool segment ${cursor.segment.path} of the backlog is no longer listed`)
+  if (index < 0) {
+    // The cursor sat at the end of a segment that was deleted once all of it
+    // was committed; reading goes on at the next segment.
+    index = segments.findIndex((segment) => segment.base > cursor.segment.base)
+    if (index < 0) return { items, cursor, nextEnqueuedAt }
+    cursor = { segment: segments[index]!, offset: SEGMENT_HEADER.length }
+  }
   for (;;) {
     const segment = segments[index]!
     const stop = segment === end.segment ? end.offset : segment.size
