@@ -80,12 +80,15 @@ export class IngestPipeline implements Ingestor {
         continue
       }
       const id = validation.row.event_id
-      if (this.#recent.enabled && (this.#recent.has(id, now) || claimed.has(id))) {
-        result.duplicates++
-        result.eventIds.push(id)
-        continue
+      // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
+      if (this.#recent.enabled && hasClientEventId(candidate.value)) {
+        if (this.#recent.has(id, now) || claimed.has(id)) {
+          result.duplicates++
+          result.eventIds.push(id)
+          continue
+        }
+        claimed.add(id)
       }
-      if (this.#recent.enabled) claimed.add(id)
       items.push({ table: 'events', row: validation.row })
       result.eventIds.push(id)
       result.accepted++
@@ -114,6 +117,10 @@ export class IngestPipeline implements Ingestor {
   #recordErrors(target: CandidateError[], index: number, errors: FieldError[]): void {
     for (const error of errors) target.push({ index, ...error })
   }
+}
+
+function hasClientEventId(value: unknown): boolean {
+  return (value as { event_id?: unknown }).event_id !== undefined
 }
 
 function rawTextOf(value: unknown): string {
