@@ -137,9 +137,10 @@ export class SegmentLog {
       this.startFlush()
       return
     }
+    // Not unref()'d: it runs only while records wait for a write that must
+    // happen, and for at most the group commit delay.
     const wait = Math.max(0, this.firstPendingAt + this.options.groupCommitDelayMs - Date.now())
     this.timer = setTimeout(() => this.startFlush(), wait)
-    this.timer.unref()
   }
 
   private startFlush(): void {

@@ -457,12 +457,13 @@ export class SpoolQueue implements EventQueue {
     this.takeTimer = null
     this.takeTimerAt = dueAt
     if (dueAt === Number.POSITIVE_INFINITY) return
+    // Not unref()'d: it runs only while events wait for a take that is
+    // waiting too, and for at most that take's maxWaitMs.
     this.takeTimer = setTimeout(() => {
       this.takeTimer = null
       this.takeTimerAt = Number.POSITIVE_INFINITY
       this.pump()
     }, Math.max(0, dueAt - Date.now()))
-    this.takeTimer.unref()
   }
 
   /** Writes the seal record of a new batch; the taker gets the batch once the record is on disk. */
