@@ -32,19 +32,19 @@ export class EmbeddedConnection implements Connection<Readable> {
   }
 
   query(params: ConnBaseQueryParams): Promise<ConnQueryResult<Readable>> {
-    return this.#inner.query(withSettingsClause(params, appendClause))
+    return this.#inner.query(withScopedSettings(params))
   }
 
   exec(params: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
-    return this.#inner.exec(withSettingsClause(params, appendClauseUnlessDdl))
+    return this.#inner.exec(withScopedSettings(params))
   }
 
   command(params: ConnBaseQueryParams): Promise<ConnCommandResult> {
-    return this.#inner.command(withSettingsClause(params, appendClauseUnlessDdl))
+    return this.#inner.command(withScopedSettings(params))
   }
 
   insert(params: ConnInsertParams<Readable>): Promise<ConnInsertResult> {
-    return this.#inner.insert(withSettingsClause(params, insertClauseBeforeFormat))
+    return this.#inner.insert(withScopedSettings(params))
   }
 
   ping(params: ConnPingParams): Promise<ConnPingResult> {
@@ -78,32 +78,35 @@ function renderSettings(settings: Settings, skip?: RegExp): string {
   return parts.join(', ')
 }
 
-type Rewrite = (query: string, settings: Settings) => string
-
-function withSettingsClause<T extends ConnBaseQueryParams>(params: T, rewrite: Rewrite): T {
+function withScopedSettings<T extends ConnBaseQueryParams>(params: T): T {
   const settings = params.clickhouse_settings
   if (settings === undefined || Object.keys(settings).length === 0) return params
-  return { ...params, query: rewrite(params.query, settings), clickhouse_settings: undefined }
+  return { ...params, query: scopeSettings(params.query, settings), clickhouse_settings: undefined }
 }
 
-function appendClause(query: string, settings: Settings): string {
+/** `INSERT INTO t [(columns)] [SETTINGS …] FORMAT F`, possibly followed by inline data. */
+const INSERT_WITH_FORMAT = /^(\s*INSERT\s+INTO\s[^\n]*?)(\s+FORMAT\s+\w+)/i
+
+/**
+ * Puts the settings into the statement: before FORMAT for an INSERT (inline
+ * data may follow it), after the statement for a query, and nowhere for DDL,
+ * where a trailing SETTINGS clause would be read as table settings.
+ */
+export function scopeSettings(query: string, settings: Settings): string {
+  const insert = INSERT_WITH_FORMAT.exec(query)
+  if (insert !== null) {
+    const clause = renderSettings(settings, OUTPUT_ONLY)
+    if (clause === '') return query
+    const header = insert[1] as string
+    return `${header} SETTINGS ${clause}${query.slice(header.length)}`
+  }
+  if (DDL.test(query)) {
+    const clause = renderSettings(settings, OUTPUT_ONLY)
+    if (clause !== '') {
+      throw new Error(`embedded ClickHouse cannot scope settings (${clause}) to a DDL statement; run it without them`)
+    }
+    return query
+  }
   const clause = renderSettings(settings)
   return clause === '' ? query : `${query}\nSETTINGS ${clause}`
-}
-
-function appendClauseUnlessDdl(query: string, settings: Settings): string {
-  if (!DDL.test(query)) return appendClause(query, settings)
-  const clause = renderSettings(settings, OUTPUT_ONLY)
-  if (clause !== '') {
-    throw new Error(`embedded ClickHouse cannot scope settings (${clause}) to a DDL statement; run it without them`)
-  }
-  return query
-}
-
-function insertClauseBeforeFormat(query: string, settings: Settings): string {
-  const clause = renderSettings(settings, OUTPUT_ONLY)
-  if (clause === '') return query
-  const match = /^([\s\S]*?)(\s+FORMAT\s+\w+\s*)$/i.exec(query)
-  if (match === null) return `${query} SETTINGS ${clause}`
-  return `${match[1]} SETTINGS ${clause}${match[2]}`
 }
