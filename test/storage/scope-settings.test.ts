@@ -25,7 +25,7 @@ describe('scopeSettings', () => {
   })
 
   test('ddl with other settings is rejected', () => {
-    assert.throws(() => scopeSettings('ALTER TABLE t MODIFY TTL x', { mutations_sync: 2 }), /cannot scope settings/)
+    assert.throws(() => scopeSettings('ALTER TABLE t MODIFY TTL x', { mutations_sync: '2' }), /cannot scope settings/)
   })
 
   test('string values are quoted and escaped', () => {
