@@ -38,16 +38,15 @@ export async function readBacklog(
   let cursor = backlog.cursor
   let nextEnqueuedAt = backlog.firstEnqueuedAt
   let bytes = 0
-  let index = segments.indexOf(cursor.segment)
-  if (index < 0) {
+  if (!segments.includes(cursor.segment)) {
     // The cursor sat at the end of a segment that was deleted once all of it
     // was committed; reading goes on at the next segment.
-    index = segments.findIndex((segment) => segment.base > cursor.segment.base)
-    if (index < 0) return { items, cursor, nextEnqueuedAt }
-    cursor = { segment: segments[index]!, offset: SEGMENT_HEADER.length }
+    const next = segmentAfter(segments, cursor.segment)
+    if (next === undefined) return { items, cursor, nextEnqueuedAt }
+    cursor = { segment: next, offset: SEGMENT_HEADER.length }
   }
   for (;;) {
-    const segment = segments[index]!
+    const segment = cursor.segment
     const stop = segment === end.segment ? end.offset : segment.size
     const file = await options.files.openExisting(segment.path)
     let full = false
@@ -80,9 +79,14 @@ export async function readBacklog(
       await file.close()
     }
     if (full || segment === end.segment) break
-    index += 1
-    if (index >= segments.length) break
-    cursor = { segment: segments[index]!, offset: SEGMENT_HEADER.length }
+    // Looked up again after each read: older segments may have been deleted meanwhile.
+    const next = segmentAfter(segments, segment)
+    if (next === undefined) break
+    cursor = { segment: next, offset: SEGMENT_HEADER.length }
   }
   return { items, cursor, nextEnqueuedAt }
+}
+
+function segmentAfter(segments: readonly Segment[], segment: Segment): Segment | undefined {
+  return segments.find((other) => other.base > segment.base)
 }
