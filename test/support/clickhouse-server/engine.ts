@@ -33,6 +33,16 @@ export interface EngineResult {
 }
 
 /**
+ * Settings where chdb, as an embedded engine, starts from other values than
+ * a ClickHouse server of the same release. `implicit_select` would let a
+ * bare expression such as `1 + 1` run as a query, which a server rejects.
+ */
+const SERVER_DEFAULTS: ReadonlyArray<readonly [string, string]> = [
+  ['implicit_select', '0'],
+  ['allow_introspection_functions', '0'],
+]
+
+/**
  * The chdb engine behind the test server. Each request runs on a chdb
  * Session of its own, which gives it its own settings and current database,
  * so nothing a request sets reaches the next one, the way each HTTP request
@@ -81,7 +91,7 @@ export class Engine {
     try {
       const restore = lease === undefined ? '' : await lease.snapshot(request)
       try {
-        await this.applyRequestState(session, request)
+        await this.applyRequestState(session, request, lease?.fresh ?? true)
         return await this.execute(session, request)
       } finally {
         if (restore !== '') await this.restoreSession(session, restore, request)
@@ -110,8 +120,9 @@ export class Engine {
     }
   }
 
-  private async applyRequestState(session: Session, request: EngineRequest): Promise<void> {
-    const statements = requestStateStatements(request)
+  private async applyRequestState(session: Session, request: EngineRequest, fresh: boolean): Promise<void> {
+    const defaults = fresh ? SERVER_DEFAULTS.map(([name, value]) => `SET ${name} = ${quoteString(value)}`) : []
+    const statements = [...defaults, ...requestStateStatements(request)]
     if (statements.length > 0) await session.queryAsync(statements.join(';\n'))
   }
 

@@ -44,6 +44,7 @@ export class SessionRegistry {
    */
   acquire(request: SessionRequest): SessionLease {
     let entry = this.entries.get(request.id)
+    const fresh = entry === undefined
     if (entry === undefined) {
       if (request.check) {
         throw new ServerException(372, 'SESSION_NOT_FOUND', `Session ${request.id} not found`)
@@ -57,7 +58,7 @@ export class SessionRegistry {
     entry.busy = true
     entry.timeoutSeconds = request.timeoutSeconds
     clearTimeout(entry.expiry)
-    return new SessionLease(entry.session, () => this.release(request.id, entry))
+    return new SessionLease(entry.session, fresh, () => this.release(request.id, entry))
   }
 
   /** Closes every session. */
@@ -83,6 +84,8 @@ export class SessionRegistry {
 export class SessionLease {
   constructor(
     readonly session: Session,
+    /** True for the first request of a new session. */
+    readonly fresh: boolean,
     readonly release: () => void,
   ) {}
 
