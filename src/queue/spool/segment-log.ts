@@ -128,17 +128,17 @@ export class SegmentLog {
 
   private schedule(): void {
     if (this.flushing !== null || this.timer !== null || this.pending.length === 0 || this.closing) return
+    // Neither timer is unref()'d: each runs only while records wait for a
+    // write that must happen (acknowledged events, seals, commits), and
+    // close() clears it.
     if (this.failure !== null) {
       this.timer = setTimeout(() => this.startFlush(), this.options.retryDelayMs)
-      this.timer.unref()
       return
     }
     if (this.pendingBytes >= FLUSH_NOW_BYTES) {
       this.startFlush()
       return
     }
-    // Not unref()'d: it runs only while records wait for a write that must
-    // happen, and for at most the group commit delay.
     const wait = Math.max(0, this.firstPendingAt + this.options.groupCommitDelayMs - Date.now())
     this.timer = setTimeout(() => this.startFlush(), wait)
   }
@@ -156,12 +156,9 @@ export class SegmentLog {
   }
 
   private async flushGroup(group: LogRecord[]): Promise<void> {
+    let locations: RecordLocation[]
     try {
-      await this.writeGroup(group)
-      if (this.failure !== null) {
-        this.options.logger.info({ dir: this.options.dir }, 'spool writes work again')
-        this.failure = null
-      }
+      locations = await this.writeGroup(group)
     } catch (err) {
       this.failure = this.writeError(err)
       this.options.countWriteError()
@@ -170,6 +167,16 @@ export class SegmentLog {
       this.pending = kept.concat(this.pending)
       this.pendingBytes = this.pending.reduce((sum, record) => sum + record.bytes.length, 0)
       this.firstPendingAt = Date.now()
+      return
+    }
+    // Cleared before the callbacks run, so whoever they wake finds the log working.
+    if (this.failure !== null) {
+      this.options.logger.info({ dir: this.options.dir }, 'spool writes work again')
+      this.failure = null
+    }
+    for (const [index, record] of group.entries()) {
+      if (record.lastSeq > this.highSeq) this.highSeq = record.lastSeq
+      record.written(locations[index]!)
     }
   }
 
@@ -189,8 +196,8 @@ export class SegmentLog {
     })
   }
 
-  private async writeGroup(group: LogRecord[]): Promise<void> {
-    if (group.length === 0) return
+  /** Writes and syncs a group; returns where each record went. */
+  private async writeGroup(group: LogRecord[]): Promise<RecordLocation[]> {
     let bytes = 0
     for (const record of group) bytes += record.bytes.length
     const active = await this.activeSegment(bytes)
@@ -205,11 +212,11 @@ export class SegmentLog {
     this.dirtyTail = false
     let offset = segment.size + (header?.length ?? 0)
     segment.size += buffer.length
-    for (const record of group) {
-      if (record.lastSeq > this.highSeq) this.highSeq = record.lastSeq
-      record.written({ segment, offset, length: record.bytes.length })
+    return group.map((record) => {
+      const location = { segment, offset, length: record.bytes.length }
       offset += record.bytes.length
-    }
+      return location
+    })
   }
 
   private async sync(file: SpoolFile): Promise<void> {

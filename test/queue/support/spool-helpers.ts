@@ -74,12 +74,14 @@ export function silentLogger(): Logger {
 
 /**
  * The node file system with counters and switchable faults: while
- * `writeError` is set, every write and datasync rejects with that errno code.
+ * `writeError` is set, every write writes half its bytes and rejects with
+ * that errno code; while `syncError` is set, every datasync rejects.
  */
 export class FaultyFileSystem implements SpoolFileSystem {
   datasyncs = 0
   writes = 0
   writeError: string | null = null
+  syncError: string | null = null
 
   private readonly inner = nodeSpoolFileSystem
 
@@ -107,9 +109,9 @@ export class FaultyFileSystem implements SpoolFileSystem {
     return this.inner.syncDirectory(dir)
   }
 
-  private fault(): Error | null {
-    if (this.writeError === null) return null
-    return Object.assign(new Error(`injected ${this.writeError}`), { code: this.writeError })
+  private fault(code: string | null): Error | null {
+    if (code === null) return null
+    return Object.assign(new Error(`injected ${code}`), { code })
   }
 
   private wrap(file: SpoolFile): SpoolFile {
@@ -117,7 +119,7 @@ export class FaultyFileSystem implements SpoolFileSystem {
       read: (buffer, position) => file.read(buffer, position),
       write: async (buffer, position) => {
         this.writes += 1
-        const error = this.fault()
+        const error = this.fault(this.writeError)
         if (error !== null) {
           // A failing disk may take part of the write before it fails.
           await file.write(buffer.subarray(0, Math.floor(buffer.length / 2)), position)
@@ -127,7 +129,7 @@ export class FaultyFileSystem implements SpoolFileSystem {
       },
       datasync: async () => {
         this.datasyncs += 1
-        const error = this.fault()
+        const error = this.fault(this.syncError ?? this.writeError)
         if (error !== null) throw error
         await file.datasync()
       },
