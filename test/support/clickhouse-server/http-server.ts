@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { Logger } from 'pino'
 import { assembleStatement } from './assemble.js'
 import { decodeBody, pickResponseEncoding } from './compression.js'
@@ -25,9 +25,14 @@ const CLOSE_GRACE_MS = 5000
 /** Starts serving ClickHouse's HTTP interface on 127.0.0.1 on top of `engine`. */
 export async function startHttpServer(options: ServerOptions, engine: Engine, logger: Logger): Promise<HttpServer> {
   const handler = new RequestHandler(options, engine, logger)
-  const server = createServer((req, res) => handler.handle(req, res))
-  // The server closes a keep-alive socket after this much idle time and
-  // announces it in the Keep-Alive response header, as ClickHouse does.
+  const idleSockets = new IdleSocketCloser(options.keepAliveTimeoutMs)
+  const server = createServer((req, res) => {
+    idleSockets.track(req, res)
+    handler.handle(req, res)
+  })
+  // Node.js uses this for the `Keep-Alive: timeout=N` response header, as
+  // ClickHouse sends one, but closes idle sockets only a second or so later;
+  // IdleSocketCloser closes them on time.
   server.keepAliveTimeout = options.keepAliveTimeoutMs
   await listen(server, options.port)
   const port = (server.address() as AddressInfo).port
@@ -61,6 +66,30 @@ function closeServer(server: Server): Promise<void> {
     })
     server.closeIdleConnections()
   })
+}
+
+/**
+ * Ends a keep-alive socket once it has been idle for the keep-alive
+ * timeout after its last response, like a ClickHouse server does. Node.js
+ * 20 waits another second past `server.keepAliveTimeout`, which would let a
+ * client whose idle socket TTL is above the server's timeout pass unnoticed.
+ */
+class IdleSocketCloser {
+  private readonly timers = new WeakMap<Socket, NodeJS.Timeout | undefined>()
+
+  constructor(private readonly timeoutMs: number) {}
+
+  track(req: IncomingMessage, res: ServerResponse): void {
+    const socket = req.socket
+    if (this.timers.has(socket)) clearTimeout(this.timers.get(socket))
+    else socket.once('close', () => clearTimeout(this.timers.get(socket)))
+    this.timers.set(socket, undefined)
+    res.once('finish', () => {
+      const timer = setTimeout(() => socket.end(), this.timeoutMs)
+      timer.unref()
+      this.timers.set(socket, timer)
+    })
+  }
 }
 
 class RequestHandler {
