@@ -38,10 +38,11 @@ export const ENV_OVERRIDES: Record<string, string> = {
 }
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true })
+// An ajv format checks one JSON type, and a second addFormat under the same
+// name replaces the first, so these check strings only; integer values are
+// checked when the units are resolved after validation.
 ajv.addFormat('duration', { type: 'string', validate: (v: string) => parseDuration(v) !== undefined })
-ajv.addFormat('duration', { type: 'number', validate: (v: number) => parseDuration(v) !== undefined })
 ajv.addFormat('size', { type: 'string', validate: (v: string) => parseSize(v) !== undefined })
-ajv.addFormat('size', { type: 'number', validate: (v: number) => parseSize(v) !== undefined })
 const validateConfig = ajv.compile(configSchema)
 
 function isObject(value: unknown): value is RawConfig {
@@ -62,8 +63,8 @@ function setPath(target: RawConfig, path: string, value: unknown): void {
 function getPath(target: RawConfig, path: string): unknown {
   let node: unknown = target
   for (const part of path.split('.')) {
-    if (!isObject(node)) return undefined
-    node = node[part]
+    if (typeof node !== 'object' || node === null) return undefined
+    node = (node as RawConfig)[part]
   }
   return node
 }
@@ -76,11 +77,26 @@ function mergeInto(target: RawConfig, source: RawConfig): void {
   }
 }
 
-/** Converts an environment string to the JSON type the schema expects for that key. */
-function coerceEnvValue(value: string): unknown {
-  if (/^\d+$/.test(value)) return Number(value)
-  if (value === 'true') return true
-  if (value === 'false') return false
+/** JSON types the schema allows at a dotted path, such as ['string', 'integer']. */
+function schemaTypesAt(path: string): string[] {
+  let node: Record<string, unknown> | undefined = configSchema
+  for (const part of path.split('.')) {
+    const properties = node?.['properties'] as Record<string, Record<string, unknown>> | undefined
+    node = properties?.[part]
+  }
+  const type = node?.['type']
+  if (Array.isArray(type)) return type.map(String)
+  return typeof type === 'string' ? [type] : []
+}
+
+/**
+ * Converts an environment string to the JSON type the schema expects for
+ * that key, so that a digit-only password or directory name stays text.
+ */
+function coerceEnvValue(path: string, value: string): unknown {
+  const types = schemaTypesAt(path)
+  if (types.includes('integer') && /^\d+$/.test(value)) return Number(value)
+  if (types.includes('boolean') && (value === 'true' || value === 'false')) return value === 'true'
   return value
 }
 
@@ -148,6 +164,14 @@ function checkConsistency(config: Config): string[] {
   return problems
 }
 
+/** Replaces the value at `key` with its parsed number, or records a problem naming the key and value. */
+function resolveUnit(raw: RawConfig, key: string, parse: (value: unknown) => number | undefined, expected: string, problems: string[]): void {
+  const value = getPath(raw, key)
+  const parsed = parse(value)
+  if (parsed === undefined) problems.push(`${key}=${JSON.stringify(value)}: must be ${expected}`)
+  else setPath(raw, key, parsed)
+}
+
 /**
  * Loads the configuration: the YAML file, then environment overrides, then
  * `overrides`; validates it against the schema, fills defaults and resolves
@@ -161,7 +185,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
   for (const [name, path] of Object.entries(ENV_OVERRIDES)) {
     const value = env[name]
-    if (value !== undefined && value !== '') setPath(raw, path, coerceEnvValue(value))
+    if (value !== undefined && value !== '') setPath(raw, path, coerceEnvValue(path, value))
   }
   if (env['SIEM_CLICKHOUSE_URL'] && !env['SIEM_STORAGE_MODE']) setPath(raw, 'storage.mode', 'server')
   if (options.overrides !== undefined) mergeInto(raw, structuredClone(options.overrides))
@@ -173,8 +197,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       value: problems,
     })
   }
-  for (const key of DURATION_KEYS) setPath(raw, key, parseDuration(getPath(raw, key)))
-  for (const key of SIZE_KEYS) setPath(raw, key, parseSize(getPath(raw, key)))
+  const unitProblems: string[] = []
+  for (const key of DURATION_KEYS) resolveUnit(raw, key, parseDuration, 'a duration such as 500ms, 5s, 10m or integer milliseconds', unitProblems)
+  for (const key of SIZE_KEYS) resolveUnit(raw, key, parseSize, 'a size such as 64KiB, 10MiB or integer bytes', unitProblems)
+  if (unitProblems.length > 0) {
+    throw new SiemError('SIEM_ERR_CONFIG_INVALID', `invalid configuration: ${unitProblems.join('; ')}`, {
+      value: unitProblems,
+    })
+  }
 
   const config = raw as unknown as Config
   const problems = checkConsistency(config)
