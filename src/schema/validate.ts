@@ -23,6 +23,7 @@ export const VALIDATION_CODES = {
   invalid_timestamp: 'the timestamp is not RFC 3339 with an offset or Z',
   timestamp_too_old: 'the timestamp is older than validation.max_event_age',
   timestamp_in_future: 'the timestamp is later than validation.max_future allows',
+  too_deep: 'the value is nested too deeply to store',
 } as const
 
 export type ValidationCode = keyof typeof VALIDATION_CODES
@@ -97,7 +98,9 @@ export class EventValidator {
   constructor(config: ValidationConfig) {
     this.#config = config
     const ajv = new Ajv({ allErrors: true, strict: true })
-    addFormats(ajv, ['email', 'uuid'])
+    addFormats(ajv, ['email'])
+    // ajv-formats' uuid also accepts a `urn:uuid:` prefix, which the UUID column cannot store.
+    ajv.addFormat('uuid', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i)
     ajv.addFormat('ip', { type: 'string', validate: (value: string) => isIP(value) !== 0 })
     this.#check = ajv.compile(eventSchema(config.strict_mode))
   }
@@ -116,7 +119,16 @@ export class EventValidator {
       timestamp = this.#checkTimestamp(event.timestamp, input.receivedAt, errors)
     }
     if (errors.length > 0 || timestamp === undefined) return { ok: false, errors }
-    return { ok: true, row: this.#toRow(event, timestamp, input) }
+    let row: EventRow
+    try {
+      row = this.#toRow(event, timestamp, input)
+    } catch (err) {
+      // JSON.stringify recurses, so metadata nested thousands of levels deep
+      // (which JSON.parse accepts) overflows the stack.
+      if (!(err instanceof RangeError)) throw err
+      return { ok: false, errors: [{ field: 'metadata', code: 'too_deep', message: 'metadata is nested too deeply to store' }] }
+    }
+    return { ok: true, row }
   }
 
   #checkTimestamp(text: string, receivedAt: EpochMicros, errors: FieldError[]): EpochMicros | undefined {
