@@ -1,0 +1,115 @@
+import { describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  formatClickHouseMicros,
+  formatRfc3339Micros,
+  parseClickHouseTime,
+  parseRfc3339,
+} from '../../src/schema/timestamp.js'
+
+function clickHouseText(rfc3339: string): string | undefined {
+  const micros = parseRfc3339(rfc3339)
+  return micros === undefined ? undefined : formatClickHouseMicros(micros)
+}
+
+describe('parseRfc3339', () => {
+  test('applies the offset and truncates nanoseconds', () => {
+    assert.equal(clickHouseText('2026-04-15T03:05:38.856294523-07:00'), '2026-04-15 10:05:38.856294')
+  })
+
+  test('pads a short fraction to microseconds', () => {
+    const micros = parseRfc3339('2026-04-15T10:05:38.1234Z')
+    assert.ok(micros !== undefined)
+    assert.equal(micros % 1_000_000, 123400)
+    assert.equal(formatClickHouseMicros(micros), '2026-04-15 10:05:38.123400')
+  })
+
+  test('reads every fraction length from 1 to 9 digits', () => {
+    const cases: Array<[string, string]> = [
+      ['.5', '500000'],
+      ['.05', '050000'],
+      ['.123', '123000'],
+      ['.000001', '000001'],
+      ['.9999999', '999999'],
+      ['.000000999', '000000'],
+    ]
+    for (const [fraction, expected] of cases) {
+      assert.equal(clickHouseText(`2026-01-01T00:00:00${fraction}Z`), `2026-01-01 00:00:00.${expected}`, fraction)
+    }
+  })
+
+  test('reads a timestamp without fraction', () => {
+    assert.equal(clickHouseText('2026-01-01T00:00:00Z'), '2026-01-01 00:00:00.000000')
+  })
+
+  test('crosses the date line with positive and negative offsets', () => {
+    assert.equal(clickHouseText('2026-01-01T01:30:00.000001+05:45'), '2025-12-31 19:45:00.000001')
+    assert.equal(clickHouseText('2025-12-31T23:59:59.999999-00:30'), '2026-01-01 00:29:59.999999')
+  })
+
+  test('accepts lowercase t and z and a space separator', () => {
+    assert.equal(clickHouseText('2026-03-01t12:00:00z'), '2026-03-01 12:00:00.000000')
+    assert.equal(clickHouseText('2026-03-01 12:00:00+00:00'), '2026-03-01 12:00:00.000000')
+  })
+
+  test('accepts 29 February only in leap years', () => {
+    assert.equal(clickHouseText('2024-02-29T00:00:00Z'), '2024-02-29 00:00:00.000000')
+    assert.equal(clickHouseText('2000-02-29T00:00:00Z'), '2000-02-29 00:00:00.000000')
+    assert.equal(parseRfc3339('2026-02-29T00:00:00Z'), undefined)
+    assert.equal(parseRfc3339('1900-02-29T00:00:00Z'), undefined)
+  })
+
+  test('rejects invalid dates and times', () => {
+    const invalid = [
+      '',
+      'yesterday',
+      '2026-04-15',
+      '2026-04-15T03:05:38',
+      '2026-04-15T03:05:38.123',
+      '2026-04-15T03:05Z',
+      '2026-13-01T00:00:00Z',
+      '2026-00-10T00:00:00Z',
+      '2026-04-00T00:00:00Z',
+      '2026-04-31T00:00:00Z',
+      '2026-02-30T00:00:00Z',
+      '2026-04-15T24:00:00Z',
+      '2026-04-15T23:60:00Z',
+      '2026-04-15T23:59:60Z',
+      '2026-04-15T03:05:38.Z',
+      '2026-04-15T03:05:38.1234567890Z',
+      '2026-04-15T03:05:38+24:00',
+      '2026-04-15T03:05:38+05:60',
+      '2026-04-15T03:05:38+0500',
+      '2026-04-15T03:05:38 Z',
+      ' 2026-04-15T03:05:38Z',
+      '2026-04-15T03:05:38Z ',
+      '26-04-15T03:05:38Z',
+      '2026-4-15T03:05:38Z',
+      '2026-04-15T03:05:38.1e3Z',
+      '１２３４-04-15T03:05:38Z',
+    ]
+    for (const text of invalid) assert.equal(parseRfc3339(text), undefined, JSON.stringify(text))
+  })
+
+  test('keeps microseconds exact far from the epoch', () => {
+    assert.equal(clickHouseText('2255-06-01T23:59:59.999999Z'), '2255-06-01 23:59:59.999999')
+    assert.equal(clickHouseText('1970-01-01T00:00:00.000001Z'), '1970-01-01 00:00:00.000001')
+  })
+})
+
+describe('ClickHouse time text', () => {
+  test('round-trips through parseClickHouseTime', () => {
+    const micros = parseRfc3339('2026-04-15T03:05:38.856294-07:00') as number
+    const text = formatClickHouseMicros(micros)
+    assert.equal(parseClickHouseTime(text), micros)
+  })
+
+  test('reads ClickHouse text without a fraction', () => {
+    assert.equal(parseClickHouseTime('2026-04-15 10:05:38'), parseRfc3339('2026-04-15T10:05:38Z'))
+  })
+
+  test('formats RFC 3339 in UTC with six digits', () => {
+    const micros = parseRfc3339('2026-04-15T03:05:38.8-07:00') as number
+    assert.equal(formatRfc3339Micros(micros), '2026-04-15T10:05:38.800000Z')
+  })
+})
