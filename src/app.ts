@@ -5,6 +5,7 @@ import type { Config } from './config/types.js'
 import { ApiKeyAuth } from './http/auth.js'
 import { registerOpsRoutes, type StorageCheck } from './http/ops-routes.js'
 import { createHttpServer } from './http/server.js'
+import { CefListeners, type CefAddresses } from './ingest/cef/listeners.js'
 import { registerEventsRoute } from './ingest/http/events-route.js'
 import { IngestPipeline } from './ingest/pipeline.js'
 import { createLogger, type Logger } from './logger.js'
@@ -25,6 +26,8 @@ export interface AppOptions {
 
 export interface AppAddresses {
   http: { host: string; port: number }
+  /** CEF listeners that are enabled, with their bound ports. */
+  cef: CefAddresses
 }
 
 /**
@@ -40,6 +43,7 @@ export class SiemApp {
   #queue: EventQueue | undefined
   #writer: BatchWriter | undefined
   #http: FastifyInstance | undefined
+  #cef: CefListeners | undefined
   #ready = false
   #started: Promise<AppAddresses> | undefined
   #closed: Promise<boolean> | undefined
@@ -117,7 +121,11 @@ export class SiemApp {
     await http.listen({ host: config.http.host, port: config.http.port })
     const address = http.server.address() as AddressInfo
     logger.info({ host: address.address, port: address.port, tls: config.http.tls.enabled }, 'listening')
-    return { http: { host: address.address, port: address.port } }
+
+    const cef = new CefListeners({ config, ingestor: pipeline, logger, registry })
+    this.#cef = cef
+    const cefAddresses = await cef.start()
+    return { http: { host: address.address, port: address.port }, cef: cefAddresses }
   }
 
   /**
@@ -133,7 +141,7 @@ export class SiemApp {
   async #close(): Promise<boolean> {
     const started = Date.now()
     await this.#started?.catch(() => undefined)
-    await this.#http?.close()
+    await Promise.all([this.#http?.close(), this.#cef?.close()])
     this.#queue?.drain()
     const flushed = (await this.#writer?.stop(this.config.shutdown_wait)) ?? true
     await this.#queue?.close()
