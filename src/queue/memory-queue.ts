@@ -20,6 +20,8 @@ interface Ticket {
 
 interface Waiter {
   maxItems: number
+  /** Age of the oldest waiting item at which this taker accepts a partial batch. */
+  maxWaitMs: number
   resolve: (batch: Batch | null) => void
   timer: NodeJS.Timeout | undefined
   signal: AbortSignal | undefined
@@ -57,8 +59,6 @@ export class MemoryQueue implements EventQueue {
   #draining = false
   #closed = false
   #ageTimer: NodeJS.Timeout | undefined
-  /** The wait of the latest take, used when an enqueue or a timer serves the takers. */
-  #lastMaxWait = 0
 
   constructor(options: MemoryQueueOptions) {
     this.#config = options.config
@@ -98,13 +98,13 @@ export class MemoryQueue implements EventQueue {
   take(maxItems: number, maxWaitMs: number, signal?: AbortSignal): Promise<Batch | null> {
     if (signal?.aborted) return Promise.resolve(null)
     return new Promise((resolve) => {
-      const waiter: Waiter = { maxItems, resolve, timer: undefined, signal, onAbort: undefined }
+      const waiter: Waiter = { maxItems, maxWaitMs, resolve, timer: undefined, signal, onAbort: undefined }
       if (signal !== undefined) {
         waiter.onAbort = () => this.#removeTaker(waiter, null)
         signal.addEventListener('abort', waiter.onAbort, { once: true })
       }
       this.#takers.push(waiter)
-      this.#serveTakers(maxWaitMs)
+      this.#serveTakers()
     })
   }
 
@@ -268,7 +268,7 @@ export class MemoryQueue implements EventQueue {
    * its oldest item is `maxWaitMs` old (or at once while draining), and null
    * to every taker when the queue is closed and empty.
    */
-  #serveTakers(maxWaitMs?: number): void {
+  #serveTakers(): void {
     while (this.#takers.length > 0) {
       const taker = this.#takers[0] as Waiter
       const count = this.#waitingCount
@@ -280,9 +280,7 @@ export class MemoryQueue implements EventQueue {
         break
       }
       const oldest = (this.#waiting[this.#waitingHead] as Entry).enqueuedAt
-      const waitMs = maxWaitMs ?? this.#lastMaxWait
-      if (maxWaitMs !== undefined) this.#lastMaxWait = maxWaitMs
-      const due = oldest + waitMs - Date.now()
+      const due = oldest + taker.maxWaitMs - Date.now()
       if (count >= taker.maxItems || this.#draining || due <= 0) {
         this.#removeTaker(taker, this.#cutBatch(taker.maxItems))
         continue
