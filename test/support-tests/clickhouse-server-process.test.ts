@@ -128,7 +128,7 @@ describe('server process control', () => {
   })
 
   test('failed start reports the server output', async () => {
-    // The running server holds the data directory, so a second one on it must fail.
+    // The running server uses the data directory, so a second one on it must fail.
     const err = await rejection(startClickHouseServer({ dataDir, startTimeoutMs: 20_000 }))
     assert.match(err.message, /exited with code 1/)
     assert.match(err.message, /failed to start/)

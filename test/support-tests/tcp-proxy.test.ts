@@ -9,7 +9,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import { startClickHouseServer, type ClickHouseTestServer } from '../support/clickhouse-server/index.js'
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js'
 
-/** Longest wait for a reply that must not come, in milliseconds. */
+/** Time to wait for a reply that must not come, in milliseconds. */
 const SILENCE_MS = 300
 
 let echo: Server

@@ -18,9 +18,10 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
  * - `pass`: forward bytes both ways as they come.
  * - `delay`: forward every chunk `delayMs` late, keeping their order.
  * - `reset`: reset (RST) every open connection and each new one at once.
- * - `blackhole`: accept connections but forward and answer nothing; the
- *   connections open at the switch stay silent too, even after a later
- *   switch back, because bytes were dropped in the middle of their streams.
+ * - `blackhole`: accept connections but forward nothing and send nothing
+ *   back. The connections open at the switch stay silent too, even after a
+ *   later switch back, because bytes were dropped in the middle of their
+ *   streams.
  */
 export type ProxyMode = 'pass' | 'delay' | 'reset' | 'blackhole'
 

@@ -28,7 +28,7 @@ let binding: NativeBinding | undefined
  * and binary bodies. So this calls the same native entry point that
  * `Session.insert` uses for raw payloads, found through chdb's own loader.
  * NOTE: that loader and entry point are chdb 3.4 internals and may move in
- * another chdb release; the shape check below then fails with a clear error.
+ * another chdb release. The shape check below then fails with a clear error.
  */
 export function insertRaw(connection: unknown, prefix: string, data: Buffer): Promise<RawInsertResult> {
   return loadBinding().InsertRawAsyncConnection(connection, prefix, data, false)

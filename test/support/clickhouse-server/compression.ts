@@ -14,8 +14,8 @@ const brotliCompress = promisify(zlib.brotliCompress)
 /** Default of the server's `http_zlib_compression_level` setting. */
 const DEFAULT_LEVEL = 3
 
-// zstd is in node:zlib from Node.js 22.15 on; on older runtimes the test
-// server answers a zstd body the way a server without the codec would.
+// zstd is in node:zlib from Node.js 22.15 on. On older runtimes the test
+// server rejects a zstd body with NOT_IMPLEMENTED, as for any unknown codec.
 const zstdDecompress = optionalCodec('zstdDecompress')
 const zstdCompress = optionalCodec('zstdCompress')
 

@@ -29,7 +29,8 @@ export interface EngineResult {
   readBytes: number
   writtenRows: number
   writtenBytes: number
-  elapsedSeconds: number
+  resultRows: number
+  resultBytes: number
 }
 
 /**
@@ -44,9 +45,9 @@ const SERVER_DEFAULTS: ReadonlyArray<readonly [string, string]> = [
 
 /**
  * The chdb engine behind the test server. Each request runs on a chdb
- * Session of its own, which gives it its own settings and current database,
- * so nothing a request sets reaches the next one, the way each HTTP request
- * on a server gets a fresh query context. A base Session stays open for the
+ * Session of its own, with its own settings and current database. So
+ * nothing a request sets reaches the next one, just as each HTTP request on
+ * a server gets a fresh query context. A base Session stays open for the
  * process lifetime so the engine is not torn down between requests.
  */
 export class Engine {
@@ -137,7 +138,8 @@ export class Engine {
         readBytes: result.bytesWritten,
         writtenRows: result.rowsWritten,
         writtenBytes: result.bytesWritten,
-        elapsedSeconds: result.elapsed,
+        resultRows: 0,
+        resultBytes: 0,
       }
     }
     const result = await session.queryAsync(request.sql, { format: request.defaultFormat })
@@ -149,7 +151,8 @@ export class Engine {
       readBytes: result.bytesRead,
       writtenRows: 0,
       writtenBytes: 0,
-      elapsedSeconds: result.elapsed,
+      resultRows: result.rowsRead,
+      resultBytes: result.bytesRead,
     }
   }
 }

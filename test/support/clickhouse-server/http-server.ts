@@ -238,8 +238,8 @@ function summary(result: EngineResult, started: bigint): Record<string, string> 
     written_rows: String(result.writtenRows),
     written_bytes: String(result.writtenBytes),
     total_rows_to_read: '0',
-    result_rows: String(result.writtenRows > 0 ? 0 : result.readRows),
-    result_bytes: String(result.writtenRows > 0 ? 0 : result.readBytes),
+    result_rows: String(result.resultRows),
+    result_bytes: String(result.resultBytes),
     elapsed_ns: String(elapsedNs),
     real_time_microseconds: String(elapsedNs / 1000n),
   }

@@ -53,7 +53,7 @@ export interface ClickHouseTestServer {
    * @default 'SIGKILL'
    */
   kill(signal?: NodeJS.Signals): Promise<void>
-  /** Freezes the process with SIGSTOP: connections still open, nothing is answered. */
+  /** Freezes the process with SIGSTOP. Connections stay open and no request gets a response. */
   pause(): void
   /** Continues a process frozen by pause() with SIGCONT. */
   resume(): void
@@ -72,6 +72,16 @@ const STOP_GRACE_MS = 5000
 
 /** Bytes of stderr kept for output(). */
 const OUTPUT_LIMIT = 64 * 1024
+
+/**
+ * Server processes still running. A server exits by itself when this
+ * process's end closes its stdin, but a paused one cannot notice, so this
+ * process kills them all as it exits.
+ */
+const running = new Set<ChildProcess>()
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL')
+})
 
 /**
  * Starts the test ClickHouse server and resolves once it accepts connections.
@@ -117,8 +127,10 @@ class ServerProcess implements ClickHouseTestServer {
     })
     this.child = child
     this.paused = false
+    running.add(child)
     this.exited = new Promise((resolve) => {
       child.once('exit', () => {
+        running.delete(child)
         if (this.child === child) this.child = undefined
         resolve()
       })

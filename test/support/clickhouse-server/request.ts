@@ -115,8 +115,8 @@ function readSession(parameters: Map<string, string>): SessionRequest | undefine
 
 /**
  * Takes the user and password from Basic authentication, `X-ClickHouse-User`
- * and `X-ClickHouse-Key`, or the `user` and `password` URL parameters;
- * without any, the user is `default` with an empty password.
+ * and `X-ClickHouse-Key`, or the `user` and `password` URL parameters.
+ * Without any of them, the user is `default` with an empty password.
  *
  * @throws ServerException AUTHENTICATION_FAILED when a request mixes the
  *   Authorization header with another way, as the server rejects that.
@@ -157,6 +157,6 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
   return Array.isArray(value) ? value[0] : value
 }
 
-function unsupported(what: string): ServerException {
-  return new ServerException(48, 'NOT_IMPLEMENTED', `The test ClickHouse server does not support ${what}`)
+function unsupported(feature: string): ServerException {
+  return new ServerException(48, 'NOT_IMPLEMENTED', `The test ClickHouse server does not support ${feature}`)
 }

@@ -2,7 +2,7 @@ import { ServerException } from './exception.js'
 
 /**
  * What the HTTP layer needs to know about one request's SQL before it hands
- * the SQL to the engine: whether the text holds more than one statement,
+ * the SQL to the engine: whether the text contains more than one statement,
  * where an INSERT's inline data begins and which output format the text
  * names. chdb runs several `;`-separated statements in one call, while a
  * ClickHouse server rejects that, so this check has to happen here.
@@ -105,10 +105,10 @@ function multiStatementMessage(text: string, at: Token): string {
   const lineAndColumn = multiLine
     ? ` (line ${lineBreaks + 1}, col ${at.start - before.lastIndexOf('\n')})`
     : ''
-  const shown = text.slice(at.start, at.start + SHOWN_QUERY_CHARS)
+  const excerpt = text.slice(at.start, at.start + SHOWN_QUERY_CHARS)
   return (
     `Syntax error (Multi-statements are not allowed): failed at position ${position} ` +
-    `(${text.slice(at.start, at.end)})${lineAndColumn}: ${shown}`
+    `(${text.slice(at.start, at.end)})${lineAndColumn}: ${excerpt}`
   )
 }
 
@@ -129,7 +129,7 @@ function isDigit(code: number): boolean {
 }
 
 /**
- * A ClickHouse SQL tokenizer that knows only what the statement check needs:
+ * A ClickHouse SQL tokenizer that recognizes only what the statement check needs:
  * quoted strings and identifiers (backslash escapes and doubled quotes),
  * `--`, `#` and nested `/* *\/` comments, heredocs (`$tag$...$tag$`),
  * brackets and semicolons. Everything else is a word, a number or a single
