@@ -210,3 +210,31 @@ describe('SpoolQueue faults', () => {
     }
   })
 })
+
+describe('SpoolQueue segment deletion', () => {
+  test('segments stay until the commit record is written', async () => {
+    const temp = await makeTempDir()
+    const files = new FaultyFileSystem()
+    const config = spoolConfig(temp.dir, { retry_after: '20ms', spool: { segment_size: '4KiB' } })
+    const { queue, registry } = await openSpool(config, { files })
+    try {
+      for (let i = 0; i < 10; i++) await queue.enqueue(makeItems(`r${i}`, 2), { ack: 'durable' })
+      const segments = await metricValue(registry, 'siem_spool_segments')
+      queue.drain()
+      const batch = await queue.take(1000, 0)
+      files.writeError = 'EIO'
+      const committed = queue.commit(batch!.id)
+      // Until the retry succeeds, a restart would find the seal without its
+      // commit record, so the events it names must stay on disk.
+      await assert.rejects(queue.enqueue(makeItems('probe', 1), { ack: 'durable' }), (err) => isSiemError(err, 'SIEM_ERR_SPOOL_WRITE'))
+      assert.equal(await metricValue(registry, 'siem_spool_segments'), segments)
+      files.writeError = null
+      await committed
+      await queue.enqueue(makeItems('after', 2), { ack: 'durable' })
+      assert.ok((await metricValue(registry, 'siem_spool_segments')) < segments)
+    } finally {
+      await queue.close()
+      await temp.remove()
+    }
+  })
+})

@@ -26,9 +26,10 @@
  * before the crash. Events in no sealed batch wait to be batched anew.
  *
  * Deletion. The oldest segment is deleted once every event numbered below
- * the next segment's base is committed. Seal and commit records always
- * follow the events they name, so a deleted segment holds no seal of a
- * batch still open.
+ * the next segment's base is in a batch whose commit record is on disk.
+ * Seal and commit records always follow the events they name, so a deleted
+ * segment holds no seal of a batch still open, and a seal that survives
+ * either has its commit record after it or still has all its events.
  *
  * Bounds. All events not yet committed stay on disk until their batch is
  * committed. At most `queue.max_events` and `queue.max_bytes` of them are
@@ -130,6 +131,8 @@ export class SpoolQueue implements EventQueue {
 
   private readonly ready = new ItemFifo()
   private readonly openBatches = new Map<string, OpenBatch>()
+  /** Batches committed whose commit record is not written yet. */
+  private readonly committing = new Map<string, OpenBatch>()
   /** Sealed batches no taker holds: replayed ones, and ones whose taker aborted. */
   private unclaimed: OpenBatch[] = []
   private takers: Taker[] = []
@@ -510,16 +513,19 @@ export class SpoolQueue implements EventQueue {
     this.residentEvents -= batch.items.length
     this.residentBytes -= batch.bytes
     this.commitWaiters.committed(batch.firstSeq, batch.lastSeq)
-    this.log
-      .deleteBelow(this.watermark())
-      .then(() => this.wakeRoomWaiters())
-      .catch((err: unknown) => this.logger.warn({ err }, 'deleting committed spool segments failed'))
+    // The batch's segments may go only once its commit record is on disk:
+    // a seal found without its commit after a restart must still find its events.
+    this.committing.set(batchId, batch)
     const written = new Promise<void>((resolve) => {
       this.log.append({
         bytes: encodeCommitRecord(batchId),
         lastSeq: -1,
         retry: true,
-        written: () => resolve(),
+        written: () => {
+          this.committing.delete(batchId)
+          this.deleteCommittedSegments()
+          resolve()
+        },
         failed: (error) => {
           this.logger.warn({ err: error, batch_id: batchId }, 'commit record not written; the batch is handed out again after the next start')
           resolve()
@@ -531,10 +537,22 @@ export class SpoolQueue implements EventQueue {
     await written
   }
 
-  /** Lowest sequence number not yet committed: every event below it is stored in ClickHouse. */
+  private deleteCommittedSegments(): void {
+    this.log
+      .deleteBelow(this.watermark())
+      .then(() => this.wakeRoomWaiters())
+      .catch((err: unknown) => this.logger.warn({ err }, 'deleting committed spool segments failed'))
+  }
+
+  /**
+   * Lowest sequence number whose batch is not committed with its commit
+   * record on disk: every event below it is stored in ClickHouse and can
+   * leave the disk.
+   */
   private watermark(): number {
     let low = this.nextSeq
     for (const batch of this.openBatches.values()) low = Math.min(low, batch.firstSeq)
+    for (const batch of this.committing.values()) low = Math.min(low, batch.firstSeq)
     const oldestReady = this.ready.peek()
     if (oldestReady !== undefined) low = Math.min(low, oldestReady.seq)
     if (this.backlog !== null) low = Math.min(low, this.backlog.fromSeq)
