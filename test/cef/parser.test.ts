@@ -229,6 +229,13 @@ describe('time values', () => {
     assert.equal(timeOf('Jan 01 00:01:00', Date.UTC(2024, 11, 31, 23, 50)), '2025-01-01T00:01:00.000Z')
     assert.equal(timeOf('Jun 10 12:00:00', Date.UTC(2024, 5, 11)), '2024-06-10T12:00:00.000Z')
   })
+  test('formatting matches toISOString', () => {
+    const samples = [0, -1, 951_782_400_000, 951_868_799_999, -62_167_219_200_000, 253_402_300_799_999, 1_505_922_484_252]
+    for (let index = 0; index < 20_000; index++) samples.push(Math.floor((Math.random() * 2 - 1) * 62_000_000_000_000))
+    for (const ms of samples) assert.equal(formatInstant({ ms, micros: 0 }), new Date(ms).toISOString(), String(ms))
+    assert.equal(formatInstant({ ms: 253_402_300_800_000, micros: 5 }), '+010000-01-01T00:00:00.000005Z')
+  })
+
   test('unreadable values', () => {
     assert.equal(timeOf('yesterday'), null)
     assert.equal(timeOf('Feb 30 2017 10:00:00'), null)

@@ -39,13 +39,20 @@ export function parseExtension(line: string, start: number): ParsedExtension {
     leadingText = trimEnd(line, cursor, end)
     cursor = end
   }
+  // One search for the next backslash serves every value before it, so
+  // lines without escapes are not scanned once per value.
+  let nextBackslash = line.indexOf('\\', cursor)
   while (cursor < line.length) {
     const keyLength = keyLengthAt(line, cursor)
     const valueStart = cursor + keyLength + 1
     const next = findNextKey(line, valueStart)
     const end = next === -1 ? line.length : next
     const valueEnd = trimEndOffset(line, valueStart, end)
-    fields[line.slice(cursor, cursor + keyLength)] = unescapeValue(line, valueStart, valueEnd)
+    if (nextBackslash !== -1 && nextBackslash < valueStart) nextBackslash = line.indexOf('\\', valueStart)
+    const escaped = nextBackslash !== -1 && nextBackslash < valueEnd
+    fields[line.slice(cursor, cursor + keyLength)] = escaped
+      ? unescapeValue(line, valueStart, valueEnd)
+      : line.slice(valueStart, valueEnd)
     cursor = end
   }
   return { fields, leadingText }

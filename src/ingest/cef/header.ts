@@ -53,9 +53,20 @@ export function splitHeader(line: string, start: number): CefHeader | null {
 
   const fields: string[] = []
   while (fields.length < HEADER_FIELD_COUNT) {
-    const end = findUnescapedPipe(line, cursor)
+    let escaped = false
+    let end = -1
+    for (let i = cursor; i < line.length; i++) {
+      const code = line.charCodeAt(i)
+      if (code === BACKSLASH) {
+        escaped = true
+        i++
+      } else if (code === PIPE) {
+        end = i
+        break
+      }
+    }
     if (end === -1) return null
-    fields.push(unescapeHeaderField(line, cursor, end))
+    fields.push(escaped ? unescapeHeaderField(line, cursor, end) : line.slice(cursor, end))
     cursor = end + 1
   }
 
@@ -71,30 +82,18 @@ export function splitHeader(line: string, start: number): CefHeader | null {
   }
 }
 
-function findUnescapedPipe(line: string, from: number): number {
-  for (let i = from; i < line.length; i++) {
-    const code = line.charCodeAt(i)
-    if (code === BACKSLASH) i++
-    else if (code === PIPE) return i
-  }
-  return -1
-}
-
 function unescapeHeaderField(line: string, start: number, end: number): string {
-  const firstBackslash = line.indexOf('\\', start)
-  if (firstBackslash === -1 || firstBackslash >= end) return line.slice(start, end)
-  let out = line.slice(start, firstBackslash)
-  for (let i = firstBackslash; i < end; i++) {
-    const code = line.charCodeAt(i)
-    const next = i + 1 < end ? line.charCodeAt(i + 1) : -1
-    if (code === BACKSLASH && (next === PIPE || next === BACKSLASH)) {
-      out += line[i + 1]
-      i++
-    } else {
-      out += line[i]
-    }
+  let out = ''
+  let runStart = start
+  for (let i = start; i < end; i++) {
+    if (line.charCodeAt(i) !== BACKSLASH || i + 1 >= end) continue
+    const next = line.charCodeAt(i + 1)
+    if (next !== PIPE && next !== BACKSLASH) continue
+    out += line.slice(runStart, i)
+    runStart = i + 1
+    i++
   }
-  return out
+  return out + line.slice(runStart, end)
 }
 
 function isDigit(code: number): boolean {

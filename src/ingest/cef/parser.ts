@@ -38,16 +38,21 @@ export function parseCefLine(line: string): CefParseResult {
     return failure('cef_version_unsupported', `unsupported CEF version ${header.version}: expected 0 or 1`)
   }
   const extension = parseExtension(line, header.extensionStart)
-  return {
-    ok: true,
-    record: {
-      ...header,
-      cefStart,
-      syslog: parseSyslogPrefix(line, cefStart),
-      extension: extension.fields,
-      extensionLeadingText: extension.leadingText,
-    },
+  const record: CefRecord = {
+    version: header.version,
+    deviceVendor: header.deviceVendor,
+    deviceProduct: header.deviceProduct,
+    deviceVersion: header.deviceVersion,
+    signatureId: header.signatureId,
+    name: header.name,
+    severity: header.severity,
+    extensionStart: header.extensionStart,
+    cefStart,
+    syslog: parseSyslogPrefix(line, cefStart),
+    extension: extension.fields,
+    extensionLeadingText: extension.leadingText,
   }
+  return { ok: true, record }
 }
 
 function failure(code: string, message: string): CefParseResult {

@@ -164,10 +164,40 @@ function fieldsToInstant(fields: TimeFields, year: number): Instant | null {
 
 /** Formats an instant as RFC 3339 in UTC: milliseconds, or microseconds when there are any. */
 export function formatInstant(instant: Instant): string {
-  const iso = new Date(instant.ms).toISOString()
-  if (instant.micros === 0) return iso
-  return `${iso.slice(0, -1)}${String(instant.micros).padStart(3, '0')}Z`
+  const fraction = instant.micros === 0 ? '' : String(instant.micros).padStart(3, '0')
+  const ms = instant.ms
+  // Date#toISOString costs a runtime call per event; this civil-from-days
+  // conversion (Howard Hinnant's algorithm) does the same for years 0-9999.
+  if (!Number.isInteger(ms) || ms < MIN_FAST_FORMAT_MS || ms > MAX_FAST_FORMAT_MS) {
+    return `${new Date(ms).toISOString().slice(0, -1)}${fraction}Z`
+  }
+  const days = Math.floor(ms / 86_400_000)
+  let rest = ms - days * 86_400_000
+  const hour = Math.floor(rest / 3_600_000)
+  rest -= hour * 3_600_000
+  const minute = Math.floor(rest / 60_000)
+  rest -= minute * 60_000
+  const second = Math.floor(rest / 1000)
+  const milli = rest - second * 1000
+  const shifted = days + 719_468
+  const era = Math.floor(shifted / 146_097)
+  const dayOfEra = shifted - era * 146_097
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36_524) - Math.floor(dayOfEra / 146_096)) / 365)
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100))
+  const monthIndexFromMarch = Math.floor((5 * dayOfYear + 2) / 153)
+  const day = dayOfYear - Math.floor((153 * monthIndexFromMarch + 2) / 5) + 1
+  const month = monthIndexFromMarch < 10 ? monthIndexFromMarch + 3 : monthIndexFromMarch - 9
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+  return (
+    `${String(year).padStart(4, '0')}-${TWO_DIGITS[month]}-${TWO_DIGITS[day]}` +
+    `T${TWO_DIGITS[hour]}:${TWO_DIGITS[minute]}:${TWO_DIGITS[second]}.${String(milli).padStart(3, '0')}${fraction}Z`
+  )
 }
+
+const TWO_DIGITS = Array.from({ length: 61 }, (_, value) => String(value).padStart(2, '0'))
+/** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: the range the fast path formats. */
+const MIN_FAST_FORMAT_MS = -62_167_219_200_000
+const MAX_FAST_FORMAT_MS = 253_402_300_799_999
 
 export function monthIndex(name: string): number {
   return MONTHS.indexOf(name.toLowerCase())
