@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger.js'
 
 export const silentLogger = createLogger({ level: 'silent' })
 
-/** A configuration with both CEF listeners on 127.0.0.1 port 0; `overrides` use the file's shape. */
+/** Builds a configuration with both CEF listeners on 127.0.0.1 port 0; `overrides` use the file's shape. */
 export function testConfig(overrides: Record<string, unknown> = {}): Config {
   const base = { cef: { tcp: { port: 0 }, udp: { port: 0 } } }
   return loadConfig({ env: {}, overrides: mergeDeep(base, overrides) })
@@ -76,7 +76,7 @@ export function waitForClose(socket: Socket): Promise<void> {
   })
 }
 
-/** Polls `condition` every few milliseconds until it holds or `timeoutMs` passes. */
+/** Polls `condition` every few milliseconds until it is true or `timeoutMs` passes. */
 export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (!(await condition())) {
@@ -102,7 +102,7 @@ export function generateCertificate(): { certPath: string; keyPath: string } {
   return { certPath, keyPath }
 }
 
-/** A CEF line with a distinct signature id, so tests can check each message arrived once. */
+/** Builds a CEF line with a distinct signature id, so tests can check each message arrived once. */
 export function cefLine(id: string, extra = ''): string {
   return `<134>Sep 29 08:26:10 host-a CEF:0|Vendor|Product|1.0|${id}|Test ${id}|5|rt=${Date.now()} msg=message ${id}${extra}`
 }

@@ -80,9 +80,9 @@ export class CefUdpListener {
   }
 
   /**
-   * Asks for the configured receive buffer; the kernel may grant less
-   * (Linux caps it at net.core.rmem_max, doubled), so the granted size is
-   * returned for the log.
+   * Requests the configured receive buffer and returns the size granted.
+   * The kernel may grant less (Linux limits it by net.core.rmem_max), so the
+   * log shows the granted size.
    */
   #setReceiveBuffer(socket: Socket, bytes: number): number | undefined {
     try {
