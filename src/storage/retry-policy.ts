@@ -9,6 +9,7 @@ import { ClickHouseError } from '@clickhouse/client'
  */
 export const ROW_DATA_ERROR_CODES = new Set<number>([
   6, // CANNOT_PARSE_TEXT
+  25, // CANNOT_PARSE_ESCAPE_SEQUENCE
   26, // CANNOT_PARSE_QUOTED_STRING
   27, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
   32, // ATTEMPT_TO_READ_AFTER_EOF
@@ -55,8 +56,15 @@ export function classifyInsertError(err: unknown): ErrorClass {
   return { kind: 'retriable', reason: 'other', message }
 }
 
+/**
+ * True for a ClickHouseError of any copy of @clickhouse/client-common. chdb's
+ * connection throws the class of its own copy, which `instanceof` against
+ * the client's class misses and whose `name` is plain `Error`.
+ */
 function isClickHouseErrorLike(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ClickHouseError' && /^\d+$/.test(String((err as { code?: unknown }).code))
+  if (!(err instanceof Error)) return false
+  const named = err.name === 'ClickHouseError' || err.constructor.name === 'ClickHouseError'
+  return named && /^\d+$/.test(String((err as { code?: unknown }).code))
 }
 
 export interface BackoffOptions {
