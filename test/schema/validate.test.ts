@@ -257,6 +257,15 @@ describe('EventValidator field rules', () => {
     assert.equal(errors[0]?.code, 'too_deep')
   })
 
+  test('rejects text with a lone UTF-16 surrogate', () => {
+    assertSingleError(baseEvent({ target: 'a\ud800b' }), 'target', 'invalid_format')
+    assertSingleError(baseEvent({ raw: '\udc00' }), 'raw', 'invalid_format')
+    assertSingleError(baseEvent({ source: { product: 'p', host: 'x\udbff' } }), 'source.host', 'invalid_format')
+    assertSingleError(baseEvent({ actor: { name: '\udfff\ud800' } }), 'actor.name', 'invalid_format')
+    assert.equal(validRow(baseEvent({ target: 'pair \ud83d\ude00' })).target, 'pair \u{1f600}')
+    assert.equal(validRow(baseEvent({ metadata: { note: '\ud800' } })).metadata, '{"note":"\\ud800"}')
+  })
+
   test('reports every problem of an event at once', () => {
     const errors = errorsOf({ timestamp: 'soon', source: { product: '' }, action: 'Bad', severity: 99, actor: { email: 'x' } })
     const fields = errors.map((e) => e.field).sort()
