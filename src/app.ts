@@ -10,6 +10,7 @@ import { registerEventsRoute } from './ingest/http/events-route.js'
 import { IngestPipeline } from './ingest/pipeline.js'
 import { createLogger, type Logger } from './logger.js'
 import { IngestMetrics, WriterMetrics, registerQueueGauges } from './metrics/pipeline-metrics.js'
+import { registerQueryRoutes } from './query/routes.js'
 import { registerSqlRoute } from './query/sql-route.js'
 import { createQueue } from './queue/create-queue.js'
 import type { EventQueue } from './queue/types.js'
@@ -107,6 +108,7 @@ export class SiemApp {
     this.#http = http
     registerEventsRoute(http, { config: config.ingest, auth, ingestor: pipeline })
     registerSqlRoute(http, storage.client, auth, config.query)
+    registerQueryRoutes(http, { client: storage.client, auth, config: config.query, ingestor: pipeline, validation: config.validation, cef: config.cef })
     registerOpsRoutes(
       http,
       {
