@@ -116,7 +116,7 @@ export const configSchema: Schema = {
       strict_mode: flag(true),
     }),
     queue: section({
-      type: oneOf('memory', ['memory', 'spool']),
+      type: oneOf('spool', ['memory', 'spool']),
       max_events: integer(200_000, 1, 100_000_000),
       max_bytes: size('256MiB'),
       overflow_policy: oneOf('reject', ['reject', 'drop_oldest', 'block']),
