@@ -78,7 +78,7 @@ export class SiemApp {
     this.#ready = true
     logger.info({ applied: migrations.applied, skipped: migrations.skipped.length }, 'migrations done')
 
-    const queue = await createQueue(config, logger, registry)
+    const queue = createQueue(config, logger, registry)
     this.#queue = queue
     await queue.start()
     registerQueueGauges(registry, queue)
