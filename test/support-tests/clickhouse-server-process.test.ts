@@ -12,7 +12,7 @@ let server: ClickHouseTestServer
 const clients: ClickHouseClient[] = []
 
 function newClient(options: Parameters<typeof createClient>[0] = {}): ClickHouseClient {
-  // The client logs every failed request; these tests fail requests on purpose.
+  // The client logs every failed request, and these tests fail requests on purpose.
   const created = createClient({ url: server.url, log: { level: ClickHouseLogLevel.OFF }, ...options })
   clients.push(created)
   return created

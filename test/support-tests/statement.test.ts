@@ -122,7 +122,7 @@ describe('statement assembly', () => {
     assert.equal(statement.data, undefined)
   })
 
-  test('body after a query parameter counts', () => {
+  test('body after query parameter is checked', () => {
     assert.throws(() => assembleStatement('SELECT 1', Buffer.from('; SELECT 2')), ServerException)
   })
 })
