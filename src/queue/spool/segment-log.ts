@@ -70,9 +70,9 @@ export class SegmentLog {
   constructor(private readonly options: SegmentLogOptions) {}
 
   /**
-   * Takes over the segments found on disk (in order); the last one is
-   * appended to when `appendFile` is given, otherwise a new segment is made
-   * on the first write. `highSeq` is the highest event sequence number used.
+   * Takes over the segments found on disk, in order. Writes go on at the end
+   * of the last one when `appendFile` is given, else to a new segment.
+   * `highSeq` is the highest event sequence number used so far.
    */
   open(segments: Segment[], appendFile: SpoolFile | null, highSeq: number): void {
     this.segments.push(...segments)
@@ -162,14 +162,14 @@ export class SegmentLog {
     } catch (err) {
       this.failure = this.writeError(err)
       this.options.countWriteError()
-      const kept = group.filter((record) => record.retry)
+      const retried = group.filter((record) => record.retry)
       for (const record of group) if (!record.retry) record.failed(this.failure)
-      this.pending = kept.concat(this.pending)
+      this.pending = retried.concat(this.pending)
       this.pendingBytes = this.pending.reduce((sum, record) => sum + record.bytes.length, 0)
       this.firstPendingAt = Date.now()
       return
     }
-    // Cleared before the callbacks run, so whoever they wake finds the log working.
+    // Cleared before the callbacks run, so the callers they wake find the log working.
     if (this.failure !== null) {
       this.options.logger.info({ dir: this.options.dir }, 'spool writes work again')
       this.failure = null

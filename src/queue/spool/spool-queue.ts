@@ -1,7 +1,7 @@
 /**
  * SpoolQueue: the event queue as a write-ahead log on local disk.
  *
- * Layout. The spool directory holds segment files `segment-<base>.log`,
+ * Layout. The spool directory contains segment files `segment-<base>.log`,
  * written append-only and named by the sequence number the first event
  * written to them gets. Every event gets a sequence number ("seq") when it
  * is enqueued; an enqueue is one data record holding its events as a JSON
@@ -80,7 +80,7 @@ import { nodeSpoolFileSystem, type SpoolFileSystem } from './files.js'
 import { ItemFifo } from './item-fifo.js'
 import { createSpoolMetrics, type SpoolMetrics } from './metrics.js'
 import { encodeCommitRecord, encodeDataRecord, encodeSealRecord } from './record.js'
-import { replaySpool } from './replay.js'
+import { replaySpool, type ReplayResult } from './replay.js'
 import { SegmentLog, type RecordLocation } from './segment-log.js'
 import type { Backlog, OpenBatch, ResidentItem } from './state.js'
 
@@ -93,7 +93,7 @@ export interface SpoolQueueOptions {
   files?: SpoolFileSystem
 }
 
-/** Smallest segment size used, whatever the configuration says. */
+/** Smallest segment size used, whatever the configuration sets. */
 const MIN_SEGMENT_BYTES = 4096
 
 interface Taker {
@@ -209,16 +209,7 @@ export class SpoolQueue implements EventQueue {
         retryAfterSeconds: this.retryAfterSeconds,
       })
     })
-    this.log.open(replay.segments, replay.appendFile, replay.nextSeq - 1)
-    this.nextSeq = replay.nextSeq
-    this.unclaimed = replay.sealed
-    for (const batch of replay.sealed) {
-      this.openBatches.set(batch.id, batch)
-      this.addResident(batch.items)
-    }
-    for (const item of replay.ready) this.ready.push(item)
-    this.addResident(replay.ready)
-    this.backlog = replay.backlog
+    this.restore(replay)
     const events = this.residentEvents + (this.backlog?.events ?? 0)
     this.metrics.replayedBatches.inc(replay.sealed.length)
     this.metrics.replayedEvents.inc(events)
@@ -236,6 +227,19 @@ export class SpoolQueue implements EventQueue {
     this.state = 'open'
     this.refill()
     this.pump()
+  }
+
+  private restore(replay: ReplayResult): void {
+    this.log.open(replay.segments, replay.appendFile, replay.nextSeq - 1)
+    this.nextSeq = replay.nextSeq
+    this.unclaimed = replay.sealed
+    for (const batch of replay.sealed) {
+      this.openBatches.set(batch.id, batch)
+      this.addResident(batch.items)
+    }
+    for (const item of replay.ready) this.ready.push(item)
+    this.addResident(replay.ready)
+    this.backlog = replay.backlog
   }
 
   async enqueue(items: QueueItem[], options: EnqueueOptions): Promise<void> {
@@ -306,7 +310,7 @@ export class SpoolQueue implements EventQueue {
     const maxBytes = this.config.spool.max_bytes
     return new SiemError(
       'SIEM_ERR_SPOOL_FULL',
-      `the spool holds ${this.log.bytes} bytes and cannot take ${recordBytes} more without passing spool.max_bytes (${maxBytes}); retry once the backlog is stored`,
+      `the spool contains ${this.log.bytes} bytes and cannot take ${recordBytes} more without exceeding spool.max_bytes (${maxBytes}); retry once the backlog is stored`,
       { value: recordBytes, retryAfterSeconds: this.retryAfterSeconds, details: { spool_bytes: this.log.bytes, max_bytes: maxBytes } },
     )
   }
@@ -497,6 +501,11 @@ export class SpoolQueue implements EventQueue {
     })
   }
 
+  /**
+   * Frees the batch's events at once and resolves once its commit record is
+   * written and the segments it frees are deleted. An unknown id is logged
+   * and ignored; after close() it rejects with SIEM_ERR_QUEUE_CLOSED.
+   */
   async commit(batchId: string): Promise<void> {
     if (this.state !== 'open') {
       throw new SiemError('SIEM_ERR_QUEUE_CLOSED', `the spool is closed; batch ${batchId} is handed out again after the next start`, {
@@ -523,8 +532,7 @@ export class SpoolQueue implements EventQueue {
         retry: true,
         written: () => {
           this.committing.delete(batchId)
-          this.deleteCommittedSegments()
-          resolve()
+          void this.deleteCommittedSegments().then(resolve)
         },
         failed: (error) => {
           this.logger.warn({ err: error, batch_id: batchId }, 'commit record not written; the batch is handed out again after the next start')
@@ -537,8 +545,8 @@ export class SpoolQueue implements EventQueue {
     await written
   }
 
-  private deleteCommittedSegments(): void {
-    this.log
+  private deleteCommittedSegments(): Promise<void> {
+    return this.log
       .deleteBelow(this.watermark())
       .then(() => this.wakeRoomWaiters())
       .catch((err: unknown) => this.logger.warn({ err }, 'deleting committed spool segments failed'))
