@@ -84,10 +84,11 @@ export async function countQuarantine(client: ClickHouseClient, limits: QueryLim
   const range = resolveTimeRange(filter.range)
   const params = new QueryParams()
   const conditions = quarantineConditions(tenant, { ...filter, status: 'all' }, range, params)
+  // The aliases differ from the column names: `AS reprocessed` would shadow the column inside countIf.
   const sql = `SELECT ${['pending', 'exhausted', 'reprocessed']
-    .map((status) => `countIf(${statusCondition(status as QuarantineStatus, params)}) AS ${status}`)
+    .map((status) => `countIf(${statusCondition(status as QuarantineStatus, params)}) AS count_${status}`)
     .join(', ')} FROM events_quarantine FINAL WHERE ${conditions.join(' AND ')}`
   const rows = await selectRows<Record<string, string>>(client, sql, params, limits)
   const row = rows[0] ?? {}
-  return { pending: Number(row['pending'] ?? 0), exhausted: Number(row['exhausted'] ?? 0), reprocessed: Number(row['reprocessed'] ?? 0) }
+  return { pending: Number(row['count_pending'] ?? 0), exhausted: Number(row['count_exhausted'] ?? 0), reprocessed: Number(row['count_reprocessed'] ?? 0) }
 }
