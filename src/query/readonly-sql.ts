@@ -18,6 +18,14 @@ export interface ReadOnlyResult {
 const READ_STATEMENT = /^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b/i
 
 /**
+ * The embedded engine runs `SELECT … INTO OUTFILE` inside this process even
+ * with readonly = 1 (chdb 3.4), which writes a file on the host. The keyword
+ * has no other use, so it is refused anywhere in the text, strings and
+ * comments included, which errs on the safe side.
+ */
+const OUTFILE = /\bOUTFILE\b/i
+
+/**
  * Runs one read-only statement with `readonly = 1`, a time limit and a row
  * cap, and returns its rows as objects. The statement is checked to be a
  * single read before it is sent; the server's readonly mode is what enforces it.
@@ -33,6 +41,11 @@ export async function runReadOnlySql(client: ClickHouseClient, query: unknown, l
   const statement = statements[0] as string
   if (!READ_STATEMENT.test(statement)) {
     throw new SiemError('SIEM_ERR_QUERY_INVALID', 'only SELECT, WITH, SHOW, DESCRIBE, EXISTS and EXPLAIN statements are allowed', {
+      value: statement.slice(0, 80),
+    })
+  }
+  if (OUTFILE.test(statement)) {
+    throw new SiemError('SIEM_ERR_QUERY_INVALID', 'INTO OUTFILE is not allowed; the rows come back in the response', {
       value: statement.slice(0, 80),
     })
   }
