@@ -67,9 +67,37 @@ export class SiemApp {
   }
 
   async #start(): Promise<AppAddresses> {
-    const { config, logger, registry } = this
-    collectDefaultMetrics({ register: registry })
+    collectDefaultMetrics({ register: this.registry })
+    const storage = await this.#openStorage()
+    const queue = await this.#startQueue()
+    const writer = this.#startWriter(storage, queue)
+    const auth = new ApiKeyAuth(this.config.auth)
+    if (auth.open) {
+      this.logger.warn(
+        { host: this.config.http.host },
+        'no API keys configured: every request is tenant "default" with every role; listening on loopback only',
+      )
+    }
+    const pipeline = new IngestPipeline({
+      config: this.config.ingest,
+      validator: new EventValidator(this.config.validation),
+      queue,
+      metrics: new IngestMetrics(this.registry),
+    })
+    const http = await this.#startHttp(storage, queue, writer, auth, pipeline)
+    const cef = new CefListeners({ config: this.config, ingestor: pipeline, logger: this.logger, registry: this.registry })
+    this.#cef = cef
+    const addresses: AppAddresses = { http, cef: await cef.start() }
+    this.logger.info(
+      { host: http.host, port: http.port, tls: this.config.http.tls.enabled, cef_tcp: addresses.cef.tcp?.port, cef_udp: addresses.cef.udp?.port },
+      'listening',
+    )
+    return addresses
+  }
 
+  /** Opens ClickHouse, applies migrations and retention; the service is ready after this. */
+  async #openStorage(): Promise<Storage> {
+    const { config, logger } = this
     const storage = await openStorage(config.storage)
     this.#storage = storage
     logger.info({ mode: storage.mode, data_dir: storage.dataDir, database: storage.database }, 'storage opened')
@@ -77,38 +105,51 @@ export class SiemApp {
     await applyRetention(storage.client, storage.database, config.retention, logger.child({ component: 'retention' }))
     this.#ready = true
     logger.info({ applied: migrations.applied, skipped: migrations.skipped.length }, 'migrations done')
+    return storage
+  }
 
-    const queue = createQueue(config, logger, registry)
+  /** Opens the queue; a disk spool replays what it holds before any listener starts. */
+  async #startQueue(): Promise<EventQueue> {
+    const queue = createQueue(this.config, this.logger, this.registry)
     this.#queue = queue
     await queue.start()
-    registerQueueGauges(registry, queue)
+    registerQueueGauges(this.registry, queue)
+    return queue
+  }
 
+  #startWriter(storage: Storage, queue: EventQueue): BatchWriter {
     const writer = new BatchWriter({
-      config: config.writer,
+      config: this.config.writer,
       queue,
       sink: new ClickHouseRowSink(storage.client),
-      metrics: new WriterMetrics(registry),
-      logger: logger.child({ component: 'writer' }),
+      metrics: new WriterMetrics(this.registry),
+      logger: this.logger.child({ component: 'writer' }),
     })
     this.#writer = writer
     writer.start()
+    return writer
+  }
 
-    const auth = new ApiKeyAuth(config.auth)
-    if (auth.open) {
-      logger.warn({ host: config.http.host }, 'no API keys configured: every request is tenant "default" with every role; listening on loopback only')
-    }
-    const pipeline = new IngestPipeline({
-      config: config.ingest,
-      validator: new EventValidator(config.validation),
-      queue,
-      metrics: new IngestMetrics(registry),
-    })
-
-    const http = createHttpServer({ config: config.http, logger, bodyLimit: config.ingest.max_payload_size })
+  async #startHttp(
+    storage: Storage,
+    queue: EventQueue,
+    writer: BatchWriter,
+    auth: ApiKeyAuth,
+    pipeline: IngestPipeline,
+  ): Promise<{ host: string; port: number }> {
+    const { config } = this
+    const http = createHttpServer({ config: config.http, logger: this.logger, bodyLimit: config.ingest.max_payload_size })
     this.#http = http
     registerEventsRoute(http, { config: config.ingest, auth, ingestor: pipeline })
     registerSqlRoute(http, storage.client, auth, config.query)
-    registerQueryRoutes(http, { client: storage.client, auth, config: config.query, ingestor: pipeline, validation: config.validation, cef: config.cef })
+    registerQueryRoutes(http, {
+      client: storage.client,
+      auth,
+      config: config.query,
+      ingestor: pipeline,
+      validation: config.validation,
+      cef: config.cef,
+    })
     registerOpsRoutes(
       http,
       {
@@ -118,16 +159,11 @@ export class SiemApp {
         writerFailing: () => writer.failing,
         startedAt: this.#startedAt,
       },
-      registry,
+      this.registry,
     )
     await http.listen({ host: config.http.host, port: config.http.port })
     const address = http.server.address() as AddressInfo
-    logger.info({ host: address.address, port: address.port, tls: config.http.tls.enabled }, 'listening')
-
-    const cef = new CefListeners({ config, ingestor: pipeline, logger, registry })
-    this.#cef = cef
-    const cefAddresses = await cef.start()
-    return { http: { host: address.address, port: address.port }, cef: cefAddresses }
+    return { host: address.address, port: address.port }
   }
 
   /**
