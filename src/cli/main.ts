@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { isSiemError } from '../errors.js'
 import { runMigrate } from './migrate.js'
+import { runSearch } from './search.js'
 import { runSend } from './send.js'
 import { runServe } from './serve.js'
 import { runSql } from './sql.js'
@@ -12,6 +13,8 @@ commands:
   migrate                    apply pending migrations and retention, then exit
   sql "<query>"              run one read-only query; --url for a running server,
                              else directly on the data directory
+  search [TEXT]              search events by time, --filter and free text;
+                             --url for a running server, else the data directory
   send FILE --url URL        post an NDJSON file of events (or --protocol tcp|udp
                              with --host and --port for a CEF file)
 
@@ -25,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   serve: runServe,
   migrate: runMigrate,
   sql: runSql,
+  search: runSearch,
   send: runSend,
 }
 

@@ -1,8 +1,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
+import { promisify } from 'node:util'
 import { startTestApp, type TestApp } from '../support/app.js'
 import { AUTH_OVERRIDES, Api, KEYS, hasWord, loadCorpus, micros, rfc3339, searchAll, type CorpusEvent, type SearchPage } from './support.js'
+
+const CLI = new URL('../../src/cli/main.js', import.meta.url).pathname
+const run = promisify(execFile)
 
 let testApp: TestApp
 let alpha: Api
@@ -245,5 +250,40 @@ describe('tenant isolation', () => {
   test('a missing or unknown key is a 401', async () => {
     assert.equal((await new Api(testApp.url, undefined).post('/v1/search', {})).status, 401)
     assert.equal((await new Api(testApp.url, 'not-a-key').get('/v1/stats')).status, 401)
+  })
+})
+
+describe('siem search', () => {
+  async function cli(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return run(process.execPath, [CLI, 'search', '--url', testApp.url, '--start', range.start, '--end', range.end, ...args], {
+      env: { ...process.env, SIEM_API_KEY: KEYS.alpha },
+    })
+  }
+
+  test('prints NDJSON of every page with --all', async () => {
+    const { stdout, stderr } = await cli('--filter', 'action:eq:auth.failure', '--limit', '200', '--all', '--format', 'ndjson')
+    const lines = stdout.trim().split('\n')
+    assert.equal(lines.length, 523)
+    assert.ok(lines.every((line) => (JSON.parse(line) as { action: string }).action === 'auth.failure'))
+    assert.equal(stderr, '')
+  })
+
+  test('prints a table and the next cursor', async () => {
+    const { stdout, stderr } = await cli('webmaster', '--limit', '2')
+    const lines = stdout.trim().split('\n')
+    assert.equal(lines.length, 4)
+    assert.match(lines[0] as string, /^timestamp\s+source\.product\s+source\.host\s+action/)
+    assert.match(stderr, /--cursor \S+/)
+  })
+
+  test('prints JSON with a projection', async () => {
+    const { stdout } = await cli('--fields', 'actor.ip_address', '--filter', 'actor.ip_address:eq:203.0.113.212', '--limit', '1000', '--format', 'json')
+    const events = JSON.parse(stdout) as Array<{ actor: { ip_address: string } }>
+    assert.equal(events.length, corpus.filter((event) => event.actor?.ip_address === '203.0.113.212').length)
+    assert.ok(events.every((event) => event.actor.ip_address === '203.0.113.212'))
+  })
+
+  test('reports a bad filter as a usage error', async () => {
+    await assert.rejects(cli('--filter', 'action'), (err: { code?: number; stderr?: string }) => err.code === 2 && /field:op:value/.test(err.stderr ?? ''))
   })
 })
