@@ -59,8 +59,11 @@ export class EmbeddedConnection implements Connection<Readable> {
 /** Output settings change only how results are printed, so statements with no result can drop them. */
 const OUTPUT_ONLY = /^output_format_|^date_time_output_format$/
 
-/** Statements whose trailing SETTINGS clause would be read as table settings, or is not accepted. */
-const DDL = /^\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE|ATTACH|DETACH|SYSTEM|OPTIMIZE|EXCHANGE|GRANT|REVOKE|USE|SET)\b/i
+/**
+ * Statements whose trailing SETTINGS clause would be read as table settings
+ * or, after `INSERT … VALUES`, as row data, or is not accepted.
+ */
+const DDL = /^\s*(CREATE|ALTER|DROP|RENAME|TRUNCATE|ATTACH|DETACH|SYSTEM|OPTIMIZE|EXCHANGE|GRANT|REVOKE|USE|SET|INSERT)\b/i
 
 function renderSetting(name: string, value: unknown): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`invalid ClickHouse setting name ${JSON.stringify(name)}`)
@@ -93,6 +96,41 @@ const INSERT_WITH_FORMAT = /^(\s*INSERT\s+INTO\s[^\n]*?)(\s+FORMAT\s+\w+)/i
  * where a trailing SETTINGS clause would be read as table settings.
  */
 export function scopeSettings(query: string, settings: Settings): string {
+  // Comments before the first keyword (a migration's header) would hide it from the patterns below.
+  const start = firstKeywordIndex(query)
+  return query.slice(0, start) + scopeStatementSettings(query.slice(start), settings)
+}
+
+/** Index after the blanks, `--` and `#` line comments and nested block comments that open a statement. */
+function firstKeywordIndex(query: string): number {
+  let i = 0
+  while (i < query.length) {
+    if (/\s/.test(query[i] as string)) {
+      i++
+    } else if (query.startsWith('--', i) || query[i] === '#') {
+      const end = query.indexOf('\n', i)
+      i = end === -1 ? query.length : end + 1
+    } else if (query.startsWith('/*', i)) {
+      let depth = 0
+      do {
+        if (query.startsWith('/*', i)) {
+          depth++
+          i += 2
+        } else if (query.startsWith('*/', i)) {
+          depth--
+          i += 2
+        } else {
+          i++
+        }
+      } while (depth > 0 && i < query.length)
+    } else {
+      break
+    }
+  }
+  return i
+}
+
+function scopeStatementSettings(query: string, settings: Settings): string {
   const insert = INSERT_WITH_FORMAT.exec(query)
   if (insert !== null) {
     const clause = renderSettings(settings, OUTPUT_ONLY)
@@ -103,7 +141,7 @@ export function scopeSettings(query: string, settings: Settings): string {
   if (DDL.test(query)) {
     const clause = renderSettings(settings, OUTPUT_ONLY)
     if (clause !== '') {
-      throw new Error(`embedded ClickHouse cannot scope settings (${clause}) to a DDL statement; run it without them`)
+      throw new Error(`embedded ClickHouse cannot scope settings (${clause}) to a DDL or INSERT statement; run it without them`)
     }
     return query
   }
