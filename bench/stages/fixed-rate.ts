@@ -1,0 +1,149 @@
+import type { RunContext, RunningServer } from '../context.js'
+import { runSql } from '../support/http.js'
+import { prepareLoad } from '../support/load.js'
+import { ResourceMeter, type ResourceUse } from '../support/resource-meter.js'
+import { round, summarize, type Distribution } from '../support/stats.js'
+import type { LoadReport } from '../workers/protocol.js'
+import { defaultFlushIntervalMs } from './end-to-end.js'
+
+export interface FixedRateResult {
+  target_events_per_s: number
+  duration_s: number
+  accepted_events: number
+  achieved_events_per_s: number
+  /** From each request's scheduled send time, so a late send counts against the server too. */
+  ack_ms: Distribution
+  /** From a request's acknowledgement until all its rows were visible to a query. */
+  visibility_ms: Distribution
+  /** Interval of the visibility queries; each delay is measured to within about this much. */
+  visibility_poll_ms: number
+  requests_never_visible: number
+  late_sends: number
+  refused_answers: number
+  failed_requests: number
+  failure_samples: string[]
+  load_generator_cpu_seconds: number
+  other_cpu_seconds: number
+  resources: Omit<ResourceUse, 'rss_samples'>
+}
+
+const VISIBILITY_POLL_MS = 100
+const BATCH_EVENTS = 500
+
+/**
+ * Polls for requests whose rows are all visible: every event of request n
+ * carries source.instance_id `${prefix}${n}`, so one GROUP BY per poll
+ * returns the complete requests.
+ */
+class VisibilityTracker {
+  readonly firstSeenMs = new Map<number, number>()
+  readonly #server: RunningServer
+  readonly #adminKey: string
+  readonly #prefix: string
+  #stopped = false
+  #loop: Promise<void> | undefined
+
+  constructor(server: RunningServer, adminKey: string, prefix: string) {
+    this.#server = server
+    this.#adminKey = adminKey
+    this.#prefix = prefix
+  }
+
+  start(): void {
+    this.#loop ??= this.#run()
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true
+    await this.#loop
+  }
+
+  async waitForAll(sequences: readonly number[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline && sequences.some((sequence) => !this.firstSeenMs.has(sequence))) {
+      await new Promise((resolve) => setTimeout(resolve, VISIBILITY_POLL_MS))
+    }
+  }
+
+  async #run(): Promise<void> {
+    const query =
+      `SELECT toUInt32(substring(source_instance_id, ${this.#prefix.length + 1})) AS n FROM events ` +
+      `WHERE startsWith(source_instance_id, '${this.#prefix}') GROUP BY source_instance_id HAVING count() >= ${BATCH_EVENTS}`
+    while (!this.#stopped) {
+      const atMs = Date.now()
+      try {
+        const result = await runSql<{ n: number }>(this.#server.http, query, this.#adminKey)
+        for (const row of result.rows) {
+          const sequence = Number(row.n)
+          if (!this.firstSeenMs.has(sequence)) this.firstSeenMs.set(sequence, atMs)
+        }
+      } catch {
+        // A failed poll only coarsens the delays; the next one catches up.
+      }
+      const wait = atMs + VISIBILITY_POLL_MS - Date.now()
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+    }
+  }
+}
+
+/** Sends at a fixed rate for the configured time and measures acknowledgement and visibility delays. */
+export async function runFixedRate(context: RunContext, server: RunningServer, eventsPerSecond: number): Promise<FixedRateResult> {
+  const durationS = context.options.rateSeconds
+  const prefix = `rate${eventsPerSecond}-`
+  const load = await prepareLoad({
+    url: server.process.url,
+    keys: context.ingestKeys,
+    mode: 'rate',
+    eventsPerSecond,
+    durationMs: durationS * 1000,
+    concurrency: 64,
+    batchSize: BATCH_EVENTS,
+    tagPrefix: prefix,
+    seed: 3 + eventsPerSecond,
+    poolBatches: 64,
+    sampleSize: 0,
+    recordAcks: true,
+  })
+  context.progress(`fixed rate: ${eventsPerSecond} events/s for ${durationS} s`)
+  const tracker = new VisibilityTracker(server, context.adminKey, prefix)
+  const meter = new ResourceMeter(server.process.pid)
+  tracker.start()
+  const report: LoadReport = await load.start()
+  await tracker.waitForAll(
+    report.acks.map(([sequence]) => sequence),
+    defaultFlushIntervalMs() * 3 + 30_000,
+  )
+  await tracker.stop()
+  const resources = meter.stop()
+
+  const delays: number[] = []
+  let neverVisible = 0
+  for (const [sequence, ackMs] of report.acks) {
+    const seen = tracker.firstSeenMs.get(sequence)
+    if (seen === undefined) neverVisible++
+    // A request seen by a poll sent before its acknowledgement arrived was visible at once.
+    else delays.push(Math.max(0, seen - ackMs))
+  }
+  const { rss_samples: _samples, ...resourceTotals } = resources
+  const result: FixedRateResult = {
+    target_events_per_s: eventsPerSecond,
+    duration_s: durationS,
+    accepted_events: report.acceptedEvents,
+    achieved_events_per_s: Math.round(report.acceptedEvents / durationS),
+    ack_ms: summarize(report.ackLatenciesMs),
+    visibility_ms: summarize(delays),
+    visibility_poll_ms: VISIBILITY_POLL_MS,
+    requests_never_visible: neverVisible,
+    late_sends: report.lateSends,
+    refused_answers: report.refusedAnswers,
+    failed_requests: report.failedRequests,
+    failure_samples: report.failureSamples,
+    load_generator_cpu_seconds: round(report.cpuSeconds),
+    other_cpu_seconds: ResourceMeter.otherCpuSeconds(resources, report.cpuSeconds),
+    resources: resourceTotals,
+  }
+  context.progress(
+    `fixed rate ${eventsPerSecond}/s: ack p99 ${result.ack_ms.p99} ms, visibility p50 ${result.visibility_ms.p50} ms p99 ${result.visibility_ms.p99} ms`,
+  )
+  return result
+}

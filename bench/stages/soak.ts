@@ -1,0 +1,124 @@
+import type { RunContext, RunningServer } from '../context.js'
+import { runSql } from '../support/http.js'
+import { prepareLoad } from '../support/load.js'
+import { CountPoller } from '../support/poll.js'
+import { ResourceMeter, type RssSample } from '../support/resource-meter.js'
+import { linearSlope, round, summarize, type Distribution } from '../support/stats.js'
+import { defaultFlushIntervalMs } from './end-to-end.js'
+
+export interface SoakResult {
+  duration_s: number
+  events_per_s: number
+  warm_up_s: number
+  /** Least-squares slope of RSS after warm-up. */
+  rss_slope_mib_per_min: number
+  /** The slope over ten minutes, the span the target is stated for. */
+  rss_growth_mib_per_10_min: number
+  /** Last RSS sample after warm-up minus the first. */
+  rss_observed_growth_mib: number
+  rss_after_warm_up_mib: { first: number; last: number; max: number }
+  ack_ms: Distribution
+  accepted_events: number
+  stored_events: number
+  lost_events: number
+  sampled_ids: number
+  sampled_ids_missing: number
+  missing_id_examples: string[]
+  refused_answers: number
+  failed_requests: number
+  server_cpu_seconds: number
+  /** RSS over the whole soak, one sample every 10 s. */
+  rss_mib_over_time: Array<{ t: number; mib: number }>
+}
+
+const MIB = 2 ** 20
+
+/** Sends at a steady rate for the soak duration, watches RSS, then checks every accepted event was stored. */
+export async function runSoak(context: RunContext, server: RunningServer): Promise<SoakResult> {
+  const { soakSeconds, soakRate } = context.options
+  const prefix = 'soak-'
+  const load = await prepareLoad({
+    url: server.process.url,
+    keys: context.ingestKeys,
+    mode: 'rate',
+    eventsPerSecond: soakRate,
+    durationMs: soakSeconds * 1000,
+    concurrency: 64,
+    batchSize: 500,
+    tagPrefix: prefix,
+    seed: 4,
+    poolBatches: 64,
+    sampleSize: 1000,
+    recordAcks: false,
+  })
+  context.progress(`soak: ${soakRate} events/s for ${soakSeconds} s`)
+  const meter = new ResourceMeter(server.process.pid)
+  const report = await load.start()
+  const countQuery = `SELECT count() AS n FROM events WHERE startsWith(source_instance_id, '${prefix}')`
+  const poller = new CountPoller(server, context.adminKey, countQuery, 500)
+  poller.start()
+  await poller.waitFor(report.acceptedEvents, defaultFlushIntervalMs() * 3 + 60_000)
+  await poller.stop()
+  const resources = meter.stop()
+  const stored = poller.latest?.count ?? 0
+
+  const missing = await missingIds(context, server, report.sampleIds)
+  // Warm-up: the first 10 % of the soak, at least 30 s when the soak is long enough.
+  const warmUp = Math.min(Math.max(30, soakSeconds * 0.1), soakSeconds / 2)
+  const steady = resources.rss_samples.filter((sample) => sample.t >= warmUp && sample.t <= soakSeconds)
+  const slopePerSecond = linearSlope(steady.map((sample) => ({ x: sample.t, y: sample.bytes / MIB })))
+  const steadyMib = steady.map((sample) => sample.bytes / MIB)
+  const result: SoakResult = {
+    duration_s: soakSeconds,
+    events_per_s: soakRate,
+    warm_up_s: round(warmUp),
+    rss_slope_mib_per_min: round(slopePerSecond * 60, 3),
+    rss_growth_mib_per_10_min: round(slopePerSecond * 600, 1),
+    rss_observed_growth_mib: round((steadyMib[steadyMib.length - 1] ?? Number.NaN) - (steadyMib[0] ?? Number.NaN), 1),
+    rss_after_warm_up_mib: {
+      first: round(steadyMib[0] ?? Number.NaN, 1),
+      last: round(steadyMib[steadyMib.length - 1] ?? Number.NaN, 1),
+      max: round(Math.max(...steadyMib), 1),
+    },
+    ack_ms: summarize(report.ackLatenciesMs),
+    accepted_events: report.acceptedEvents,
+    stored_events: stored,
+    lost_events: Math.max(0, report.acceptedEvents - stored),
+    sampled_ids: report.sampleIds.length,
+    sampled_ids_missing: missing.length,
+    missing_id_examples: missing.slice(0, 10),
+    refused_answers: report.refusedAnswers,
+    failed_requests: report.failedRequests,
+    server_cpu_seconds: resources.server_cpu_seconds,
+    rss_mib_over_time: everyTenSeconds(resources.rss_samples),
+  }
+  context.progress(
+    `soak: RSS slope ${result.rss_slope_mib_per_min} MiB/min, ${result.stored_events} of ${result.accepted_events} events stored, ` +
+      `${result.sampled_ids_missing} of ${result.sampled_ids} sampled ids missing`,
+  )
+  return result
+}
+
+async function missingIds(context: RunContext, server: RunningServer, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return []
+  const list = ids.map((id) => `'${id}'`).join(',')
+  const result = await runSql<{ id: string }>(
+    server.http,
+    `SELECT toString(event_id) AS id FROM events WHERE event_id IN (${list})`,
+    context.adminKey,
+  )
+  const found = new Set(result.rows.map((row) => row.id))
+  return ids.filter((id) => !found.has(id))
+}
+
+function everyTenSeconds(samples: readonly RssSample[]): Array<{ t: number; mib: number }> {
+  const kept: Array<{ t: number; mib: number }> = []
+  let next = 0
+  for (const sample of samples) {
+    if (sample.t >= next) {
+      kept.push({ t: sample.t, mib: round(sample.bytes / MIB, 1) })
+      next += 10
+    }
+  }
+  return kept
+}
