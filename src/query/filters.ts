@@ -1,7 +1,7 @@
 import { SiemError } from '../errors.js'
 import { nowMicros } from '../schema/timestamp.js'
 import { resolveField, type FieldRef, type FieldSpec } from './fields.js'
-import { TIME_TYPE, type QueryParams } from './query-params.js'
+import { QueryParams, TIME_TYPE } from './query-params.js'
 import { parseInstant, timeParam } from './time-range.js'
 
 export const FILTER_OPS = ['eq', 'neq', 'in', 'gt', 'gte', 'lt', 'lte', 'contains', 'prefix'] as const
@@ -71,7 +71,10 @@ export function parseFilter(raw: unknown, index: number): Filter {
   } else {
     value = checkScalar(rawValue, `${where}.value`)
   }
-  return { field, op: op as FilterOp, value }
+  const filter: Filter = { field, op: op as FilterOp, value }
+  // Building the condition once checks the op and the values against the field's type, so a bad filter fails before any query runs.
+  filterCondition(filter, new QueryParams())
+  return filter
 }
 
 /** Reads a request's `filters` array. */
