@@ -1,8 +1,9 @@
 /**
  * Compares the free-text index of the events table (tokenbf_v1, a bloom
  * filter of tokens) with ClickHouse's `text` index (an inverted index) on
- * the embedded engine, for the statements the search API sends: hasToken on
- * each token of the text, then a phrase `match` on the rows that remain.
+ * the embedded engine. The statements are the ones the search API sends:
+ * hasToken on each token of the text, then a phrase `match` on the rows that
+ * remain.
  *
  * Run: npx tsc -p . && node dist/bench/text-index.js [--rows 2000000] [--runs 5]
  *
@@ -76,7 +77,7 @@ function quote(text: string): string {
 function searchSql(table: string, text: string, skipIndexes: boolean): string {
   const tokens = tokenize(text).map((token) => `hasToken(raw, ${quote(token)})`)
   const conditions = ["tenant_id = 'bench'", ...tokens, `match(raw, ${quote(phrasePattern(text, false))})`]
-  // The query condition cache would answer every repeat of a statement from the first run's granule list.
+  // The query condition cache would serve every repeat of a statement from the first run's granule list.
   return `SELECT count() FROM ${table} WHERE ${conditions.join(' AND ')} SETTINGS use_skip_indexes = ${skipIndexes ? 1 : 0}, use_query_condition_cache = 0`
 }
 

@@ -31,7 +31,7 @@ const OMIT_WHEN_EMPTY = new Set([
 
 export const MAX_PROJECTION_FIELDS = 64
 
-/** Which parts of an event a response carries: whole fields, and metadata keys when only some are asked for. */
+/** The parts of an event a response carries: whole fields, and the metadata keys when only some are requested. */
 export interface Projection {
   fields: string[]
   /** Metadata paths to keep; undefined keeps the whole metadata object. */
@@ -66,7 +66,7 @@ export function parseProjection(value: unknown): Projection {
   return { fields: ordered, metadataPaths: wholeMetadata || metadataPaths.length === 0 ? undefined : metadataPaths }
 }
 
-/** The `events` columns a projection needs. */
+/** Lists the `events` columns a projection needs. */
 export function projectionColumns(projection: Projection): string[] {
   return projection.fields.map((name) => (FIELDS.get(name) as { column: string }).column)
 }

@@ -16,7 +16,7 @@ export interface Filter {
   value: FilterValue
 }
 
-/** Most filters in one request, and most values of one `in`. */
+/** Maximum number of filters in one request, and of values in one `in`. */
 export const MAX_FILTERS = 32
 export const MAX_IN_VALUES = 1000
 const MAX_VALUE_LENGTH = 4096
@@ -160,7 +160,7 @@ function columnCondition(spec: FieldSpec, op: FilterOp, value: FilterValue, para
   }
 }
 
-/** The JSON path arguments of a metadata key, each bound as a String parameter. */
+/** Binds each key of a metadata path as a String parameter and joins them as JSON path arguments. */
 function pathArguments(path: string[], params: QueryParams): string {
   return path.map((key) => params.bind('String', key)).join(', ')
 }
@@ -179,9 +179,10 @@ function isNumeric(value: FilterScalar): boolean {
 }
 
 /**
- * A filter on `metadata.<key>`. Numbers compare numerically (a JSON number or
- * a numeric string in the event), everything else compares as text;
- * `neq` also matches events without the key, like `neq` on an empty column.
+ * Builds a filter on `metadata.<key>`. Numbers compare numerically, with a
+ * JSON number or a numeric string in the event, and everything else compares
+ * as text. `neq` also matches events without the key, like `neq` on an
+ * empty column.
  */
 function metadataCondition(path: string[], op: FilterOp, value: FilterValue, params: QueryParams): string {
   const items = scalars(value)

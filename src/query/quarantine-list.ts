@@ -52,7 +52,7 @@ export function quarantineConditions(tenant: string, filter: QuarantineFilter, r
   return conditions
 }
 
-/** One page of quarantine entries, newest first, with a keyset cursor over (quarantined_at, quarantine_id). */
+/** Reads one page of quarantine entries, newest first, with a keyset cursor over (quarantined_at, quarantine_id). */
 export async function listQuarantine(client: ClickHouseClient, limits: QueryLimits, tenant: string, request: QuarantineListRequest) {
   const fingerprint = queryFingerprint({ tenant, range: request.range, error: request.errorCode ?? null, format: request.sourceFormat ?? null, status: request.status })
   const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, fingerprint)

@@ -70,6 +70,11 @@ export function parseReprocessBody(body: RequestInput): ReprocessRequest {
   }
 }
 
+/** The logging a reprocess run needs: a request's child logger. */
+export interface ReprocessLog {
+  warn(fields: Record<string, unknown>, message: string): void
+}
+
 export interface ReprocessorOptions {
   client: ClickHouseClient
   limits: QueryLimits
@@ -104,13 +109,13 @@ export class QuarantineReprocessor {
     this.#options = options
   }
 
-  reprocess(tenant: string, request: ReprocessRequest, requestId: string): Promise<ReprocessResult> {
-    const run = this.#tail.then(() => this.#run(tenant, request, requestId))
+  reprocess(tenant: string, request: ReprocessRequest, requestId: string, log: ReprocessLog): Promise<ReprocessResult> {
+    const run = this.#tail.then(() => this.#run(tenant, request, requestId, log))
     this.#tail = run.catch(() => undefined)
     return run
   }
 
-  async #run(tenant: string, request: ReprocessRequest, requestId: string): Promise<ReprocessResult> {
+  async #run(tenant: string, request: ReprocessRequest, requestId: string, log: ReprocessLog): Promise<ReprocessResult> {
     const { client, limits } = this.#options
     const range = resolveTimeRange(request.range)
     const params = new QueryParams()
@@ -131,7 +136,7 @@ export class QuarantineReprocessor {
     }
     const valid = checks.filter((check): check is Extract<Check, { candidate: unknown }> => 'candidate' in check)
     if (!request.dryRun) {
-      for (const group of groupByContext(valid)) await this.#ingestGroup(group, requestId, reports, versions)
+      for (const group of groupByContext(valid)) await this.#ingestGroup(group, requestId, reports, versions, log)
       await writeVersions(client, versions)
     } else {
       for (const check of valid) {
@@ -187,7 +192,13 @@ export class QuarantineReprocessor {
   }
 
   /** Ingests one group of now-valid entries and records what became of each. */
-  async #ingestGroup(group: ValidGroup, requestId: string, reports: Map<string, EntryReport>, versions: QuarantineEntry[]): Promise<void> {
+  async #ingestGroup(
+    group: ValidGroup,
+    requestId: string,
+    reports: Map<string, EntryReport>,
+    versions: QuarantineEntry[],
+    log: ReprocessLog,
+  ): Promise<void> {
     let result
     try {
       result = await this.#options.ingestor.ingest(
@@ -196,6 +207,10 @@ export class QuarantineReprocessor {
       )
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err)
+      log.warn(
+        { err, tenant_id: group.checks[0]?.entry.tenant_id, entries: group.checks.length, request_id: requestId },
+        'reprocessed events not enqueued; the entries stay pending',
+      )
       for (const check of group.checks) {
         reports.set(check.entry.quarantine_id, { quarantine_id: check.entry.quarantine_id, outcome: 'deferred', reprocess_attempts: check.entry.reprocess_attempts, errors: [message] })
       }

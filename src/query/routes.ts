@@ -110,7 +110,7 @@ export function registerQueryRoutes(app: FastifyInstance, options: QueryRoutesOp
     const parsed = parseReprocessBody(parseBodyObject(request.body))
     const tenant = tenantFor(principal, parsed.tenant)
     const started = performance.now()
-    const result = await reprocessor.reprocess(tenant, parsed, request.id)
+    const result = await reprocessor.reprocess(tenant, parsed, request.id, request.log)
     request.log.info(
       {
         key: principal.keyName,

@@ -66,7 +66,7 @@ before(async () => {
   const lines = [...plain, tricky].map((event) => JSON.stringify(event))
   total = lines.length
   await alpha.ingest(lines)
-  // The other tenant's events must never show up, whatever the parameters say.
+  // The other tenant's events must never show up, whatever the parameters contain.
   await new Api(testApp.url, KEYS.beta).ingest(lines.map((line) => line.replace(trickyId, randomUUID())))
 })
 
@@ -81,14 +81,14 @@ interface Outcome {
 }
 
 async function searchStatus(body: Record<string, unknown>): Promise<Outcome> {
-  // One hour holds every event and is scanned in one statement, which keeps the hundreds of requests fast.
+  // One hour contains every event and is scanned in one statement, which keeps the hundreds of requests fast.
   const reply = await alpha.post<SearchPage>('/v1/search', { time_range: { start: 'now-1h' }, ...body })
   return { status: reply.status, ids: (reply.body.events ?? []).map((event) => event.event_id), code: reply.body.error?.code }
 }
 
 /**
  * A hostile request must be a clear 400 (or 403), or succeed with no rows
- * except the one event that holds hostile text itself, and only when its
+ * except the one event that contains hostile text itself, and only when its
  * fields really contain the value: never other rows, never a 500.
  */
 function assertRefusedOrEmpty(result: Outcome, what: string, value: string): void {

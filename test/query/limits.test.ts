@@ -24,7 +24,8 @@ describe('query limits', () => {
     assert.equal(limited.status, 429)
     assert.equal(limited.body.error.code, 'SIEM_ERR_QUERY_RATE_LIMITED')
     const retryAfter = Number(limited.headers.get('retry-after'))
-    assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`)
+    assert.ok(retryAfter >= 1, `Retry-After ${retryAfter}`)
+    assert.ok(retryAfter <= 60, `Retry-After ${retryAfter}`)
     // The limit is per key: another key still gets through.
     assert.equal((await new Api(testApp.url, KEYS.beta).get('/v1/stats')).status, 200)
   })

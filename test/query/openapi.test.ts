@@ -22,7 +22,7 @@ let testApp: TestApp
 
 /**
  * Fastify publishes every new instance on this channel before any route is
- * added, so an onRoute hook installed here sees every route the server has.
+ * added, so an onRoute hook installed here receives every route the server has.
  */
 function collectRoutes(message: unknown): void {
   const app = (message as { fastify: FastifyInstance }).fastify

@@ -38,7 +38,7 @@ export const AUTH_OVERRIDES = {
 }
 
 /**
- * The corpus lines with times shifted so the newest event is one second
+ * Loads the corpus lines with times shifted so the newest event is one second
  * before the start of the current hour: every event then falls in a whole
  * hour before now, which the rollup tests rely on.
  */

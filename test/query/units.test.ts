@@ -44,7 +44,8 @@ describe('filters', () => {
       for (const op of ['eq', 'neq', 'contains', 'prefix', 'gt']) {
         const params = new QueryParams()
         const sql = filterCondition(parseFilter({ field, op, value: hostile }, 0), params)
-        assert.ok(!sql.includes(hostile) && !sql.includes("a'b"), `${field} ${op}: ${sql}`)
+        assert.ok(!sql.includes(hostile), `${field} ${op}: ${sql}`)
+        assert.ok(!sql.includes("a'b"), `${field} ${op}: ${sql}`)
         assert.ok(Object.values(params.values).includes(hostile), `${field} ${op} value not bound`)
       }
     }
