@@ -127,6 +127,8 @@ function rawTextOf(value: unknown): string {
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {
-    return String(value)
+    // JSON.stringify, and String for arrays, recurse: a value nested thousands
+    // of levels deep (which JSON.parse accepts) overflows the stack.
+    return '(event nested too deeply to keep as text)'
   }
 }
