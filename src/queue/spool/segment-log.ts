@@ -56,6 +56,8 @@ export class SegmentLog {
   private active: { segment: Segment; file: SpoolFile } | null = null
   private pending: LogRecord[] = []
   private pendingBytes = 0
+  /** Bytes of the group being written, counted until its segment's size includes them. */
+  private flushingBytes = 0
   private firstPendingAt = 0
   private flushing: Promise<void> | null = null
   private timer: NodeJS.Timeout | null = null
@@ -86,9 +88,9 @@ export class SegmentLog {
     return this.failure
   }
 
-  /** Bytes in segment files plus bytes waiting to be written. */
+  /** Bytes in segment files plus bytes waiting to be written or being written. */
   get bytes(): number {
-    let total = this.pendingBytes
+    let total = this.pendingBytes + this.flushingBytes
     for (const segment of this.segments) total += segment.size
     return total
   }
@@ -148,6 +150,7 @@ export class SegmentLog {
     this.timer = null
     const group = this.pending
     this.pending = []
+    this.flushingBytes = this.pendingBytes
     this.pendingBytes = 0
     this.flushing = this.flushGroup(group).finally(() => {
       this.flushing = null
@@ -160,6 +163,7 @@ export class SegmentLog {
     try {
       locations = await this.writeGroup(group)
     } catch (err) {
+      this.flushingBytes = 0
       this.failure = this.writeError(err)
       this.options.countWriteError()
       const retried = group.filter((record) => record.retry)
@@ -169,6 +173,7 @@ export class SegmentLog {
       this.firstPendingAt = Date.now()
       return
     }
+    this.flushingBytes = 0
     // Cleared before the callbacks run, so the callers they wake find the log working.
     if (this.failure !== null) {
       this.options.logger.info({ dir: this.options.dir }, 'spool writes work again')
