@@ -163,18 +163,19 @@ describe('migrations', () => {
   test('the shipped migrations apply and then skip', async () => {
     const shipped = loadMigrations()
     assert.deepEqual(
-      shipped.map((m) => [m.name, m.statements.length]),
+      shipped.slice(0, 3).map((m) => [m.name, m.statements.length]),
       [
         ['001_events.sql', 3],
         ['002_events_hourly.sql', 2],
         ['003_events_quarantine.sql', 1],
       ],
     )
+    const names = shipped.map((m) => m.name)
     const first = await runMigrations(storage.client, logger)
-    assert.deepEqual(first.applied, ['001_events.sql', '002_events_hourly.sql', '003_events_quarantine.sql'])
+    assert.deepEqual(first.applied, names)
     const second = await runMigrations(storage.client, logger)
     assert.deepEqual(second.applied, [])
-    assert.equal(second.skipped.length, 3)
+    assert.deepEqual(second.skipped, names)
     const tables = await rows<{ name: string; engine: string }>(
       "SELECT name, engine FROM system.tables WHERE database = currentDatabase() AND name LIKE 'events%' ORDER BY name",
     )
