@@ -3,7 +3,7 @@ import { SiemError } from '../errors.js'
 import type { CefNormalizer } from '../ingest/cef/normalizer.js'
 import { describeFieldError } from '../ingest/pipeline.js'
 import type { Candidate, IngestContext, Ingestor } from '../ingest/types.js'
-import type { FieldError, SourceFormat } from '../schema/event.js'
+import type { SourceFormat } from '../schema/event.js'
 import { formatClickHouseMicros, nowMicros, parseClickHouseTime } from '../schema/timestamp.js'
 import type { EventValidator } from '../schema/validate.js'
 import { QueryParams } from './query-params.js'
@@ -85,14 +85,15 @@ export interface ReprocessorOptions {
 
 type ObjectCandidate = Extract<Candidate, { kind: 'object' }>
 
-/** Result of re-validating one entry. */
-type Check = { entry: QuarantineEntry; candidate: ObjectCandidate } | { entry: QuarantineEntry; errors: FieldError[]; errorCode: string }
+/** Result of re-validating one entry: a candidate to ingest, or the problems as `validation_errors` lines. */
+type Check = { entry: QuarantineEntry; candidate: ObjectCandidate } | { entry: QuarantineEntry; errors: string[]; errorCode: string }
 
 /**
  * Re-validates pending quarantine entries (for example after a
  * configuration or validator change), ingests the ones that are now valid,
  * and records each attempt as a new version of the entry. An entry that still
- * fails counts one attempt; after MAX_REPROCESS_ATTEMPTS (3) it is left alone.
+ * fails counts one attempt and takes the new errors and error_code; after
+ * MAX_REPROCESS_ATTEMPTS (3) it is left alone.
  *
  * Runs are serialized within the process, so two concurrent requests do not
  * ingest one entry twice.
@@ -127,12 +128,7 @@ export class QuarantineReprocessor {
     const reports = new Map<string, EntryReport>()
     const versions: QuarantineEntry[] = []
     for (const check of checks) {
-      if ('errors' in check) {
-        const attempts = check.entry.reprocess_attempts + 1
-        const errors = check.errors.map(describeFieldError)
-        reports.set(check.entry.quarantine_id, { quarantine_id: check.entry.quarantine_id, outcome: 'invalid', reprocess_attempts: attempts, errors })
-        versions.push({ ...check.entry, reprocess_attempts: attempts, validation_errors: errors, error_code: check.errorCode, state_version: check.entry.state_version + 1 })
-      }
+      if ('errors' in check) recordInvalid(check.entry, check.errors, check.errorCode, reports, versions)
     }
     const valid = checks.filter((check): check is Extract<Check, { candidate: unknown }> => 'candidate' in check)
     if (!request.dryRun) {
@@ -160,18 +156,21 @@ export class QuarantineReprocessor {
   /** Rebuilds the candidate of an entry from its raw input and validates it with the current configuration. */
   #check(entry: QuarantineEntry): Check {
     const candidate = this.#candidateOf(entry)
-    if (candidate.kind === 'unparsable') return { entry, errors: candidate.errors, errorCode: candidate.errorCode }
+    // Input that was not one JSON event stays so under any configuration, so it keeps its original errors.
+    if (candidate === undefined) return { entry, errors: entry.validation_errors, errorCode: entry.error_code }
+    if (candidate.kind === 'unparsable') return { entry, errors: candidate.errors.map(describeFieldError), errorCode: candidate.errorCode }
     const result = this.#options.validator.validate({
       value: candidate.value,
       rawText: candidate.rawText ?? entry.raw_event,
       tenantId: entry.tenant_id,
       receivedAt: nowMicros(),
     })
-    if (!result.ok) return { entry, errors: result.errors, errorCode: result.errors[0]?.code ?? 'invalid_event' }
+    if (!result.ok) return { entry, errors: result.errors.map(describeFieldError), errorCode: result.errors[0]?.code ?? 'invalid_event' }
     return { entry, candidate }
   }
 
-  #candidateOf(entry: QuarantineEntry): Candidate {
+  /** Rebuilds the candidate of an entry; undefined for JSON input that is still not one event object. */
+  #candidateOf(entry: QuarantineEntry): Candidate | undefined {
     if (entry.source_format === 'cef') {
       // The original receive time resolves yearless syslog times as the listener did.
       const receivedAt = Math.floor((parseClickHouseTime(entry.quarantined_at) ?? nowMicros()) / 1000)
@@ -183,12 +182,7 @@ export class QuarantineReprocessor {
     } catch {
       // Reported below: the stored input is still not one JSON event.
     }
-    return {
-      kind: 'unparsable',
-      rawText: entry.raw_event,
-      errorCode: entry.error_code,
-      errors: [{ field: '(event)', code: entry.error_code, message: 'the quarantined input is not one JSON event object, so it cannot be reprocessed' }],
-    }
+    return undefined
   }
 
   /** Ingests one group of now-valid entries and records what became of each. */
@@ -224,9 +218,8 @@ export class QuarantineReprocessor {
       const attempts = entry.reprocess_attempts + 1
       if (failed.has(index)) {
         // Valid a moment ago, invalid in the pipeline (the time window moved): the pipeline quarantined it again.
-        const errors = result.errors.filter((error) => error.index === index).map(describeFieldError)
-        reports.set(entry.quarantine_id, { quarantine_id: entry.quarantine_id, outcome: 'invalid', reprocess_attempts: attempts, errors })
-        versions.push({ ...entry, reprocess_attempts: attempts, validation_errors: errors, state_version: entry.state_version + 1 })
+        const errors = result.errors.filter((error) => error.index === index)
+        recordInvalid(entry, errors.map(describeFieldError), errors[0]?.code ?? entry.error_code, reports, versions)
         continue
       }
       const eventId = ids.shift() as string
@@ -241,6 +234,13 @@ export class QuarantineReprocessor {
       })
     }
   }
+}
+
+/** Records an entry that is still invalid: one more attempt, with the errors of this attempt. */
+function recordInvalid(entry: QuarantineEntry, errors: string[], errorCode: string, reports: Map<string, EntryReport>, versions: QuarantineEntry[]): void {
+  const attempts = entry.reprocess_attempts + 1
+  reports.set(entry.quarantine_id, { quarantine_id: entry.quarantine_id, outcome: 'invalid', reprocess_attempts: attempts, errors })
+  versions.push({ ...entry, reprocess_attempts: attempts, validation_errors: errors, error_code: errorCode, state_version: entry.state_version + 1 })
 }
 
 interface ValidGroup {
