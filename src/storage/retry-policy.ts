@@ -24,6 +24,7 @@ export const ROW_DATA_ERROR_CODES = new Set<number>([
   349, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
   376, // CANNOT_PARSE_UUID
   467, // CANNOT_PARSE_BOOL
+  469, // VIOLATED_CONSTRAINT: a row fails a CHECK constraint of the table
   691, // UNKNOWN_ELEMENT_OF_ENUM
 ])
 
