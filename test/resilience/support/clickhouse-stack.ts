@@ -18,23 +18,35 @@ export interface ClickHouseStack {
   proxy: TcpProxy
   /** Client bound to SERVER_DATABASE that bypasses the proxy. */
   direct: ClickHouseClient
+  /** A client bound to `database` that bypasses the proxy; closed by close(). */
+  directTo(database: string): ClickHouseClient
   close(): Promise<void>
+}
+
+function directClient(url: string, database: string): ClickHouseClient {
+  // The client logs every failed request at error level, and the tests fail requests on purpose.
+  return createClient({ url, database, log: { level: ClickHouseLogLevel.OFF } })
 }
 
 export async function startClickHouseStack(): Promise<ClickHouseStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'siem-clickhouse-server-'))
   const server = await startClickHouseServer({ dataDir })
   const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port: server.port } })
-  // The client logs every failed request at error level, and the tests fail requests on purpose.
-  const direct = createClient({ url: server.url, database: SERVER_DATABASE, log: { level: ClickHouseLogLevel.OFF } })
+  const direct = directClient(server.url, SERVER_DATABASE)
+  const others: ClickHouseClient[] = []
   let closing: Promise<void> | undefined
   return {
     server,
     proxy,
     direct,
+    directTo(database) {
+      const client = directClient(server.url, database)
+      others.push(client)
+      return client
+    },
     close() {
       closing ??= (async () => {
-        await direct.close()
+        await Promise.all([direct, ...others].map((client) => client.close()))
         await proxy.close()
         await server.stop()
         await rm(dataDir, { recursive: true, force: true })

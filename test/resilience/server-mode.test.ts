@@ -1,0 +1,185 @@
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { ClickHouseClient } from '@clickhouse/client'
+import { startTestApp, waitFor, type TestApp } from '../support/app.js'
+import { startClickHouseStack, type ClickHouseStack } from './support/clickhouse-stack.js'
+import { makeEvents, type InputEvent } from './support/events.js'
+import { clientReader, readStoredState } from './support/stored-events.js'
+
+let stack: ClickHouseStack
+const apps: TestApp[] = []
+
+before(async () => {
+  stack = await startClickHouseStack()
+})
+
+after(async () => {
+  for (const app of apps) await app.close()
+  await stack.close()
+})
+
+/** Starts the whole service in server mode on `database` of the test server, with the disk spool. */
+async function startServerModeApp(database: string, overrides: Record<string, unknown> = {}): Promise<TestApp> {
+  const app = await startTestApp({
+    storage: { mode: 'server', server: { url: stack.server.url, database, request_timeout: '5s' } },
+    queue: { type: 'spool' },
+    writer: { retry_initial_delay: '20ms', retry_max_delay: '200ms' },
+    ...overrides,
+  })
+  apps.push(app)
+  return app
+}
+
+async function post(url: string, events: unknown[], ack = 'durable'): Promise<{ status: number; body: Record<string, unknown> }> {
+  const response = await fetch(`${url}/v1/events?ack=${ack}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ events }),
+    signal: AbortSignal.timeout(20_000),
+  })
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> }
+}
+
+async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
+  const result = await client.query({ query, format: 'JSONEachRow' })
+  return result.json<T>()
+}
+
+async function count(client: ClickHouseClient, query: string): Promise<number> {
+  const [row] = await rows<{ n: string }>(client, query)
+  return Number(row?.n ?? -1)
+}
+
+describe('server mode end to end', () => {
+  test('migrates, ingests and reads over HTTP', async () => {
+    const database = 'siem_e2e'
+    const direct = stack.directTo(database)
+    const app = await startServerModeApp(database)
+    assert.equal(app.app.storage.mode, 'server')
+
+    const tables = await rows<{ name: string }>(direct, `SELECT name FROM system.tables WHERE database = '${database}' ORDER BY name`)
+    const names = tables.map((table) => table.name)
+    for (const name of ['events', 'events_critical', 'events_critical_mv', 'events_hourly', 'events_hourly_mv', 'events_quarantine', 'schema_migrations']) {
+      assert.ok(names.includes(name), `table ${name} missing from ${database}: ${names.join(', ')}`)
+    }
+    const applied = await rows<{ name: string }>(direct, 'SELECT name FROM schema_migrations ORDER BY version')
+    assert.deepEqual(
+      applied.map((row) => row.name),
+      ['001_events.sql', '002_events_hourly.sql', '003_events_quarantine.sql'],
+    )
+
+    const events = makeEvents(200, 'server_e2e')
+    const answer = await post(app.url, events, 'committed')
+    assert.equal(answer.status, 200)
+    assert.equal(answer.body['accepted'], 200)
+    const invalid = await post(app.url, [{ action: 'not valid' }], 'committed')
+    assert.equal(invalid.status, 400)
+
+    const state = await readStoredState(clientReader(direct), 'server_e2e')
+    assert.deepEqual([...state.events.keys()].sort(), events.map((event) => event.event_id).sort())
+    assert.equal(state.critical.size, events.filter((event) => event.severity >= 8).length)
+    assert.equal(state.hourlyEventCount, 200)
+    const [first] = await rows<Record<string, unknown>>(direct, `SELECT action, severity, target, source_host FROM events WHERE event_id = '${events[0]?.event_id}'`)
+    assert.deepEqual(first, { action: 'auth.login', severity: 1, target: 'target-0', source_host: 'host-0' })
+    assert.equal(await count(direct, `SELECT count() AS n FROM events_quarantine WHERE position(raw_event, 'not valid') > 0`), 1)
+
+    const sql = await fetch(`${app.url}/v1/sql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: "SELECT count() AS n FROM events WHERE source_product = 'server_e2e'" }),
+    })
+    assert.equal(sql.status, 200)
+    assert.deepEqual(((await sql.json()) as { rows: unknown[] }).rows, [{ n: '200' }])
+  })
+
+  test('second start skips applied migrations', async () => {
+    const database = 'siem_e2e'
+    const direct = stack.directTo(database)
+    const before = await count(direct, "SELECT count() AS n FROM events WHERE source_product = 'server_e2e'")
+    const app = await startServerModeApp(database)
+    const answer = await post(app.url, makeEvents(10, 'server_e2e'), 'committed')
+    assert.equal(answer.status, 200)
+    assert.equal(await count(direct, 'SELECT count() AS n FROM schema_migrations'), 3)
+    assert.equal(await count(direct, "SELECT count() AS n FROM events WHERE source_product = 'server_e2e'"), before + 10)
+  })
+})
+
+async function queueDepth(url: string): Promise<number> {
+  const response = await fetch(`${url}/health`)
+  const body = (await response.json()) as { queue: { depth_events: number } }
+  return body.queue.depth_events
+}
+
+interface QuarantineRow {
+  raw_event: string
+  error_code: string
+  validation_errors: string[]
+}
+
+/** Sends `events` in one request with a committed ack and returns what each table holds of them afterwards. */
+async function ingestAndRead(app: TestApp, direct: ClickHouseClient, product: string, events: InputEvent[]) {
+  const answer = await post(app.url, events, 'committed')
+  assert.equal(answer.status, 200, `ingest answered ${answer.status}: ${JSON.stringify(answer.body)}`)
+  // A committed ack comes once the batch is committed; the queue is empty by then unless the writer is stuck.
+  assert.equal(app.app.storage.mode, 'server')
+  await waitFor(async () => queueDepth(app.url), (depth) => depth === 0)
+  const state = await readStoredState(clientReader(direct), product)
+  const quarantined = await rows<QuarantineRow>(
+    direct,
+    `SELECT raw_event, error_code, validation_errors FROM events_quarantine WHERE position(raw_event, '${product}') > 0`,
+  )
+  return { state, quarantined }
+}
+
+describe('rows ClickHouse refuses', () => {
+  test('unparsable rows go to quarantine, the rest is stored', async () => {
+    const database = 'siem_rejects'
+    const product = 'rejected_rows'
+    const direct = stack.directTo(database)
+    const app = await startServerModeApp(database)
+    // From now on a target that is not a number fails to parse on the server (CANNOT_PARSE_INPUT_ASSERTION_FAILED).
+    await direct.command({ query: 'ALTER TABLE events MODIFY COLUMN target UInt32' })
+
+    const events = makeEvents(40, product)
+    const bad = new Set([3, 17, 18, 39])
+    events.forEach((event, index) => {
+      event.target = bad.has(index) ? `not-a-number-${index}` : String(1000 + index)
+    })
+    const { state, quarantined } = await ingestAndRead(app, direct, product, events)
+
+    const good = events.filter((_, index) => !bad.has(index)).map((event) => event.event_id)
+    const refused = events.filter((_, index) => bad.has(index)).map((event) => event.event_id)
+    assert.deepEqual([...state.events.keys()].sort(), [...good].sort())
+    assert.deepEqual([...state.events.values()].filter((n) => n !== 1), [])
+    assert.equal(quarantined.length, refused.length)
+    for (const id of refused) {
+      const row = quarantined.find((entry) => entry.raw_event.includes(id))
+      assert.ok(row !== undefined, `event ${id} is neither stored nor quarantined`)
+      assert.equal(row.error_code, 'storage_rejected')
+      assert.equal(row.validation_errors.length, 1)
+      assert.match(row.validation_errors[0] ?? '', /ClickHouse refused the row: Cannot parse input/)
+    }
+    const failed = await app.app.registry.getSingleMetricAsString('siem_writer_rows_failed_total')
+    assert.match(failed, new RegExp(`siem_writer_rows_failed_total\\{table="events"\\} ${refused.length}\\b`))
+  })
+
+  test('rows violating a CHECK constraint go to quarantine', async () => {
+    const database = 'siem_constraint'
+    const product = 'constraint_rows'
+    const direct = stack.directTo(database)
+    const app = await startServerModeApp(database)
+    // The server rejects such rows with VIOLATED_CONSTRAINT; severities cycle 1..10, so 3 of 30 have 7.
+    await direct.command({ query: 'ALTER TABLE events ADD CONSTRAINT severity_not_7 CHECK severity != 7' })
+
+    const events = makeEvents(30, product)
+    const { state, quarantined } = await ingestAndRead(app, direct, product, events)
+
+    const good = events.filter((event) => event.severity !== 7).map((event) => event.event_id)
+    assert.deepEqual([...state.events.keys()].sort(), [...good].sort())
+    assert.equal(quarantined.length, 3)
+    for (const row of quarantined) {
+      assert.equal(row.error_code, 'storage_rejected')
+      assert.match(row.validation_errors[0] ?? '', /Constraint `severity_not_7`/)
+    }
+  })
+})
