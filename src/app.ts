@@ -10,6 +10,7 @@ import { registerEventsRoute } from './ingest/http/events-route.js'
 import { IngestPipeline } from './ingest/pipeline.js'
 import { createLogger, type Logger } from './logger.js'
 import { IngestMetrics, WriterMetrics, registerQueueGauges } from './metrics/pipeline-metrics.js'
+import { KeyRateLimiter } from './query/rate-limit.js'
 import { registerQueryRoutes } from './query/routes.js'
 import { registerSqlRoute } from './query/sql-route.js'
 import { createQueue } from './queue/create-queue.js'
@@ -141,10 +142,12 @@ export class SiemApp {
     const http = createHttpServer({ config: config.http, logger: this.logger, bodyLimit: config.ingest.max_payload_size })
     this.#http = http
     registerEventsRoute(http, { config: config.ingest, auth, ingestor: pipeline })
-    registerSqlRoute(http, storage.client, auth, config.query)
+    const limiter = new KeyRateLimiter(config.query.rate_limit_per_minute)
+    registerSqlRoute(http, storage.client, auth, config.query, limiter)
     registerQueryRoutes(http, {
       client: storage.client,
       auth,
+      limiter,
       config: config.query,
       ingestor: pipeline,
       validation: config.validation,

@@ -30,6 +30,8 @@ export interface QueryRoutesOptions {
   cef: CefConfig
   /** Clock of the rate limiter, in epoch milliseconds; tests replace it. */
   now?: () => number
+  /** Per-key rate limiter shared with other routes; one from `config` when absent. */
+  limiter?: KeyRateLimiter
 }
 
 /**
@@ -41,7 +43,7 @@ export interface QueryRoutesOptions {
 export function registerQueryRoutes(app: FastifyInstance, options: QueryRoutesOptions): void {
   const { client, auth, config } = options
   const limits: QueryLimits = { timeoutMs: config.timeout, maxRows: config.max_rows }
-  const limiter = new KeyRateLimiter(config.rate_limit_per_minute, options.now)
+  const limiter = options.limiter ?? new KeyRateLimiter(config.rate_limit_per_minute, options.now)
   const reprocessor = new QuarantineReprocessor({
     client,
     limits,
