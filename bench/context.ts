@@ -93,7 +93,10 @@ export class RunContext {
   }
 
   async stopServer(server: RunningServer): Promise<number | null> {
+    const started = performance.now()
     server.http.close()
-    return server.process.stop()
+    const code = await server.process.stop()
+    this.progress(`server pid ${server.process.pid} stopped with exit code ${code} in ${Math.round(performance.now() - started)} ms`)
+    return code
   }
 }

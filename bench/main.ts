@@ -279,7 +279,9 @@ async function main(argv: string[]): Promise<number> {
   try {
     await run.run()
   } finally {
+    const cleanupStarted = performance.now()
     cleanUpNow()
+    context.progress(`temporary files removed in ${Math.round(performance.now() - cleanupStarted)} ms`)
   }
 
   const results = run.results

@@ -28,8 +28,8 @@ export async function runCeiling(context: RunContext): Promise<CeilingResult> {
   const job: CeilingJob = {
     dataDir: context.directory('ceiling'),
     durationMs: seconds * 1000,
-    rowSinkDurationMs: Math.max(3000, (seconds * 1000) / 2),
-    largeBatchDurationMs: Math.max(3000, (seconds * 1000) / 2),
+    rowSinkDurationMs: Math.max(2000, (seconds * 1000) / 2),
+    largeBatchDurationMs: Math.max(2000, (seconds * 1000) / 2),
     poolBatches: 32,
     seed: 1,
   }

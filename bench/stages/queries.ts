@@ -189,8 +189,9 @@ async function apiQueries(context: RunContext, server: RunningServer): Promise<Q
   const range = { start: 'now-24h' }
   const api = async (path: string, body: object): Promise<QueryRun> => ({ rows: countOf(await postApi(context, server, path, body)) })
   const aggregate = async (body: object): Promise<QueryRun> => bucketsOf(await postApi(context, server, '/v1/aggregate', body))
-  const cursors = new Map<string, string>()
-  for (const tenant of TENANTS) cursors.set(tenant.id, await cursorOfDeepPage(context, server, tenant.id))
+  // Walking 99 pages takes a few seconds, so page 100 is timed for the largest tenant only.
+  const deepTenant = tenantOf(0)
+  const deepCursor = await cursorOfDeepPage(context, server, deepTenant)
   return [
     {
       name: 'hourly_counts',
@@ -225,12 +226,9 @@ async function apiQueries(context: RunContext, server: RunningServer): Promise<Q
     },
     {
       name: 'deep_page',
-      description: `page ${DEEP_PAGE} of 100-event pages, newest first, by search cursor`,
+      description: `page ${DEEP_PAGE} of 100-event pages, newest first, by search cursor (largest tenant)`,
       targetP95Ms: 300,
-      run: (repeat) => {
-        const tenant = tenantOf(repeat)
-        return api('/v1/search', { tenant, limit: PAGE_SIZE, cursor: cursors.get(tenant) })
-      },
+      run: () => api('/v1/search', { tenant: deepTenant, limit: PAGE_SIZE, cursor: deepCursor }),
     },
     {
       name: 'rollup_aggregate',
