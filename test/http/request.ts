@@ -9,7 +9,7 @@ export interface JsonResponse {
   text: string
 }
 
-/** Sends a request and parses the JSON answer, failing the test on a non-JSON body. */
+/** Sends a request and parses the JSON response, failing the test on a non-JSON body. */
 export async function request(url: string, init: RequestInit = {}): Promise<JsonResponse> {
   const response = await fetch(url, init)
   const text = await response.text()
@@ -17,9 +17,9 @@ export async function request(url: string, init: RequestInit = {}): Promise<Json
   try {
     body = JSON.parse(text)
   } catch {
-    assert.fail(`${init.method ?? 'GET'} ${url} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`)
+    assert.fail(`${init.method ?? 'GET'} ${url} returned ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`)
   }
-  assert.equal(typeof body, 'object', `answer of ${url} is a JSON object`)
+  assert.equal(typeof body, 'object', `response of ${url} is a JSON object`)
   return { status: response.status, headers: response.headers, body: body as Record<string, unknown>, text }
 }
 
@@ -37,7 +37,7 @@ export function postEvents(
   })
 }
 
-/** The error code of an error answer, such as SIEM_ERR_AUTH_MISSING_KEY. */
+/** Returns the error code of an error response, such as SIEM_ERR_AUTH_MISSING_KEY. */
 export function errorCode(response: JsonResponse): unknown {
   return (response.body['error'] as { code?: unknown } | undefined)?.code
 }
@@ -54,7 +54,7 @@ export async function metricValue(baseUrl: string, name: string, labels: Record<
   return total
 }
 
-/** The embedded engine's current value of a session setting, such as `readonly`. */
+/** Reads the embedded engine's current value of a session setting, such as `readonly`. */
 export async function sessionSetting(app: SiemApp, name: string): Promise<string | undefined> {
   const result = await app.storage.client.query({
     query: 'SELECT value FROM system.settings WHERE name = {name:String}',

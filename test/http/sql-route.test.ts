@@ -129,7 +129,7 @@ describe('POST /v1/sql', () => {
 
   test('leaves the embedded session writable and uncapped afterwards', async () => {
     // chdb turns per-request settings into session-wide SETs unless the
-    // connection wrapper scopes them to the query; a leak would make every
+    // connection wrapper scopes them to the query. A leak would make every
     // later insert fail with readonly.
     await sql('SELECT 1')
     await sql(`SELECT number FROM numbers(${MAX_ROWS + 1})`)

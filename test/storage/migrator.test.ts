@@ -31,7 +31,7 @@ async function rows<T>(query: string): Promise<T[]> {
   return result.json<T>()
 }
 
-/** A fresh folder of migration files, named by file. */
+/** Creates a fresh folder of migration files from a map of file name to text. */
 function migrationsDir(files: Record<string, string>): string {
   const dir = mkdtempSync(join(root, 'migrations-'))
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)

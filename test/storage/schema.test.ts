@@ -105,7 +105,7 @@ describe('embedded ClickHouse schema', () => {
     await sink.insert('events', [eventRow(product, { severity: 9, timestamp: `${hour}:50:00.999999` })], randomUUID())
     assert.deepEqual(await hourlyTotals(product), [{ events: '2', severity_sum: '16', severity_max: 9 }])
 
-    // After a merge the stored row itself holds max 9 and sum 16, not a sum of maxima.
+    // After a merge the stored row itself contains max 9 and sum 16, not a sum of maxima.
     await app.app.storage.client.command({ query: 'OPTIMIZE TABLE events_hourly FINAL' })
     const merged = await queryRows<Record<string, unknown>>(
       app.app,
@@ -258,7 +258,7 @@ describe('writer on the real engine', () => {
     assert.equal(classifyInsertError(enumFailure).kind, 'row_data')
   })
 
-  test('bad rows of a batch go to quarantine as storage_rejected, the rest is stored', async () => {
+  test('refused rows become storage_rejected', async () => {
     const logger = pino({ level: 'silent' })
     const queue = new MemoryQueue({
       config: {
