@@ -379,6 +379,15 @@ describe('HTTP ingest answers', () => {
     assert.equal(typeof missing.body['request_id'], 'string')
   })
 
+  test('ack=committed returns once stored', async () => {
+    const tag = randomUUID()
+    const body = JSON.stringify({ events: [valid(tag), valid(tag), { target: tag }] })
+    const response = await request(`${app.url}/v1/events?ack=committed`, { method: 'POST', headers: { ...KEY, 'content-type': 'application/json' }, body })
+    assert.equal(response.status, 207)
+    assert.equal(await countRows(app.app, 'events', `target = '${tag}'`), 2, 'stored before the answer')
+    assert.equal(await countRows(app.app, 'events_quarantine', `position(raw_event, '${tag}') > 0`), 1)
+  })
+
   test('stores the tenant of the API key', async () => {
     const tag = randomUUID()
     await send({ events: [{ ...valid(tag), tenant_id: 'other' }] })
