@@ -76,7 +76,12 @@ export class MemoryQueue implements EventQueue {
     if (items.length === 0) return
     const sizes = items.map(estimateItemBytes)
     const bytes = sizes.reduce((sum, size) => sum + size, 0)
-    await this.#makeRoom(items.length, bytes, options)
+    // Re-checked after each wait, since another enqueue may take the room
+    // between the wake-up and this continuation.
+    for (let waiting = this.#makeRoom(items.length, bytes, options); waiting !== undefined; ) {
+      await waiting
+      waiting = this.#makeRoom(items.length, bytes, options)
+    }
 
     let ticket: Ticket | undefined
     let committed: Promise<void> | undefined
@@ -156,14 +161,20 @@ export class MemoryQueue implements EventQueue {
     return this.#depthEvents + events <= this.#config.max_events && this.#depthBytes + bytes <= this.#config.max_bytes
   }
 
-  async #makeRoom(events: number, bytes: number, options: EnqueueOptions): Promise<void> {
+  /**
+   * Makes room for a request or throws. Returns a promise only when the block
+   * policy has to wait, so otherwise the check and the push after it run in
+   * one synchronous step and two enqueues cannot both pass the bounds check
+   * before either pushes.
+   */
+  #makeRoom(events: number, bytes: number, options: EnqueueOptions): Promise<void> | undefined {
     if (events > this.#config.max_events || bytes > this.#config.max_bytes) {
       throw new SiemError('SIEM_ERR_QUEUE_FULL', `a request of ${events} events (${bytes} bytes) exceeds the whole queue capacity`, {
         value: events,
         retryAfterSeconds: this.#retryAfterSeconds(),
       })
     }
-    if (this.#fits(events, bytes)) return
+    if (this.#fits(events, bytes)) return undefined
     switch (this.#config.overflow_policy) {
       case 'reject':
         throw new SiemError('SIEM_ERR_QUEUE_FULL', 'the ingest queue is full; retry later', {
@@ -172,10 +183,9 @@ export class MemoryQueue implements EventQueue {
         })
       case 'drop_oldest':
         this.#dropOldest(events, bytes, options)
-        return
+        return undefined
       case 'block':
-        await this.#waitForSpace(events, bytes)
-        return
+        return this.#waitForSpace(events, bytes)
     }
   }
 
