@@ -122,6 +122,23 @@ describe('MemoryQueue bounds', () => {
     })
   })
 
+  test('enqueues in one tick cannot overshoot the bounds', async () => {
+    const queue = makeQueue({ max_events: 3 })
+    const first = queue.enqueue(items('a', 2), { ack: 'memory' })
+    const second = queue.enqueue(items('b', 2), { ack: 'memory' })
+    await first
+    await assert.rejects(second, (err: unknown) => {
+      assertQueueError(err, 'SIEM_ERR_QUEUE_FULL')
+      return true
+    })
+    assert.equal(queue.stats().depthEvents, 2)
+
+    const dropping = makeQueue({ max_events: 3, overflow_policy: 'drop_oldest' })
+    await Promise.all([dropping.enqueue(items('a', 2), { ack: 'memory' }), dropping.enqueue(items('b', 2), { ack: 'memory' })])
+    assert.equal(dropping.stats().depthEvents, 3)
+    assert.equal(dropping.stats().dropped, 1)
+  })
+
   test('an empty enqueue is accepted', async () => {
     const queue = makeQueue()
     await queue.enqueue([], { ack: 'committed' })
