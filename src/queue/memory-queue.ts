@@ -16,6 +16,8 @@ interface Entry {
 interface Ticket {
   remaining: number
   resolve: () => void
+  /** Fails the enqueue, for items dropped before they were stored. */
+  reject: (err: SiemError) => void
 }
 
 interface Waiter {
@@ -86,8 +88,8 @@ export class MemoryQueue implements EventQueue {
     let ticket: Ticket | undefined
     let committed: Promise<void> | undefined
     if (options.ack === 'committed') {
-      committed = new Promise<void>((resolve) => {
-        ticket = { remaining: items.length, resolve }
+      committed = new Promise<void>((resolve, reject) => {
+        ticket = { remaining: items.length, resolve, reject }
       })
     }
     const now = Date.now()
@@ -197,7 +199,12 @@ export class MemoryQueue implements EventQueue {
       this.#waitingHead++
       this.#depthEvents--
       this.#depthBytes -= entry.bytes
-      if (entry.ticket !== undefined && --entry.ticket.remaining === 0) entry.ticket.resolve()
+      // A committed enqueue must not report success for events that were never stored.
+      entry.ticket?.reject(
+        new SiemError('SIEM_ERR_QUEUE_FULL', 'events of this request were dropped from the full queue before they were stored; retry later', {
+          retryAfterSeconds: this.#retryAfterSeconds(),
+        }),
+      )
       dropped++
     }
     this.#compact()
