@@ -178,6 +178,17 @@ describe('MemoryQueue overflow policies', () => {
     assert.equal(warning['origin'], 'req-7')
   })
 
+  test('drop_oldest fails a committed enqueue whose items it drops', async () => {
+    const queue = makeQueue({ overflow_policy: 'drop_oldest', max_events: 4 })
+    const committed = track(queue.enqueue(items('a', 2), { ack: 'committed' }))
+    await settle()
+    await queue.enqueue(items('b', 3), { ack: 'memory' })
+    await settle()
+    assert.equal(committed.settled(), true)
+    assertQueueError(committed.error(), 'SIEM_ERR_QUEUE_FULL')
+    assert.equal(queue.stats().dropped, 1)
+  })
+
   test('drop_oldest never drops items being written', async () => {
     const queue = makeQueue({ overflow_policy: 'drop_oldest' })
     await queue.enqueue(items('a', 8), { ack: 'memory' })
