@@ -163,13 +163,16 @@ export class BatchWriter {
     for (let attempt = 0; ; attempt++) {
       if (this.#stop.signal.aborted) throw new WriterStopped()
       try {
-        await this.#sink.insert(table, rows, token)
+        // The stop signal ends an insert that hangs on an unreachable server,
+        // so stop() keeps to shutdown_wait; the batch stays in the queue.
+        await this.#sink.insert(table, rows, token, this.#stop.signal)
         if (this.#failuresInARow > 0) {
           this.#logger.info({ batch_id: batchId, table, attempts: attempt + 1 }, 'ClickHouse insert succeeded after retries')
         }
         this.#failuresInARow = 0
         return undefined
       } catch (err) {
+        if (this.#stop.signal.aborted) throw new WriterStopped()
         const problem = classifyInsertError(err)
         if (problem.kind === 'row_data') return problem.message
         this.#failuresInARow++
