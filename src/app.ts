@@ -194,10 +194,17 @@ export class SiemApp {
   }
 }
 
+/**
+ * Time limit of the ping behind /health and /ready, in milliseconds. A
+ * server that does not answer (a black-holed network) would otherwise hold
+ * the probe for the whole storage.server.request_timeout.
+ */
+const STORAGE_PING_TIMEOUT_MS = 2000
+
 async function checkStorage(storage: Storage): Promise<StorageCheck> {
   const started = performance.now()
   try {
-    const result = await storage.client.ping()
+    const result = await storage.client.ping({ select: false, abort_signal: AbortSignal.timeout(STORAGE_PING_TIMEOUT_MS) })
     const latency = Math.round((performance.now() - started) * 100) / 100
     if (result.success) return { ok: true, latency_ms: latency }
     return { ok: false, latency_ms: latency, error: errorMessage(result.error) }
