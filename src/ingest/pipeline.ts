@@ -4,6 +4,7 @@ import type { IngestMetrics } from '../metrics/pipeline-metrics.js'
 import type { EventQueue } from '../queue/types.js'
 import type { FieldError, QuarantineRow, QueueItem } from '../schema/event.js'
 import { formatClickHouseMicros, nowMicros } from '../schema/timestamp.js'
+import { truncateText } from '../schema/truncate.js'
 import type { EventValidator } from '../schema/validate.js'
 import { RecentIds } from './recent-ids.js'
 import type { Candidate, CandidateError, IngestContext, IngestResult, Ingestor } from './types.js'
@@ -47,7 +48,7 @@ export class IngestPipeline implements Ingestor {
       quarantine_id: randomUUID(),
       quarantined_at: formatClickHouseMicros(nowMicros()),
       tenant_id: context.tenantId,
-      raw_event: rawText.slice(0, this.#config.max_quarantine_raw),
+      raw_event: truncateText(rawText, this.#config.max_quarantine_raw),
       source_ip: context.sourceIp,
       source_format: context.sourceFormat,
       validation_errors: errors.map(describeFieldError),

@@ -5,6 +5,7 @@ import type { ValidationConfig } from '../config/types.js'
 import { SCHEMA_VERSION, type ActorType, type EventRow, type FieldError, type Outcome } from './event.js'
 import { KNOWN_FIELDS, MAX_RAW_LENGTH, eventSchema } from './event-schema.js'
 import { formatClickHouseMicros, parseRfc3339, type EpochMicros } from './timestamp.js'
+import { truncateText } from './truncate.js'
 import { uuidv7 } from './uuid.js'
 
 // ajv-formats is CommonJS with a default export; under NodeNext the callable is on `.default`.
@@ -154,7 +155,7 @@ export class EventValidator {
     const actor = event.actor
     let metadata = event.metadata
     if (!this.#config.strict_mode) metadata = moveUnknownFields(event, metadata)
-    const raw = event.raw ?? input.rawText.slice(0, MAX_RAW_LENGTH)
+    const raw = event.raw ?? truncateText(input.rawText, MAX_RAW_LENGTH)
     return {
       event_id: event.event_id === undefined ? uuidv7() : event.event_id.toLowerCase(),
       tenant_id: input.tenantId,
