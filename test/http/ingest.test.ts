@@ -326,6 +326,24 @@ describe('HTTP ingest answers', () => {
     assert.equal(rows[0]?.error_code, 'malformed_json')
   })
 
+  test('long input is capped without splitting an emoji', async () => {
+    const tag = randomUUID()
+    // 65536 is the default ingest.max_quarantine_raw and the raw length limit;
+    // each line puts the first half of an emoji pair at index 65535.
+    const brokenPrefix = `{"target": "${tag}", "x": "`
+    const broken = `${brokenPrefix}${'x'.repeat(65535 - brokenPrefix.length)}😀😀`
+    const eventPrefix = `${JSON.stringify(valid(tag)).slice(0, -1)},"metadata":{"pad":"`
+    const event = `${eventPrefix}${'x'.repeat(65535 - eventPrefix.length)}😀😀"}}`
+    for (const line of [broken, event]) assert.equal(line.codePointAt(65535), 0x1f600)
+
+    const response = await send([broken, event].join('\n'), { 'content-type': 'application/x-ndjson' })
+    assert.equal(response.status, 207, response.text)
+    await waitFor(() => countRows(app.app, 'events_quarantine', `position(raw_event, '${tag}') > 0`), (n) => n === 1)
+    await waitFor(() => countRows(app.app, 'events', `target = '${tag}'`), (n) => n === 1)
+    const [stored] = await queryRows<{ length: string }>(app.app, `SELECT length(raw) AS length FROM events WHERE target = '${tag}'`)
+    assert.equal(stored?.length, '65535')
+  })
+
   test('401 for bad keys, 403 without role', async () => {
     const missing = await postEvents(app.url, { events: [valid('x')] })
     assert.equal(missing.status, 401)

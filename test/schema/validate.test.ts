@@ -114,6 +114,13 @@ describe('EventValidator rows', () => {
     assert.equal(row.received_at, '2026-04-15 12:00:00.000000')
   })
 
+  test('caps raw text without splitting a surrogate pair', () => {
+    const rawText = 'x'.repeat(65535) + '\u{1f600}' + 'y'.repeat(10)
+    const result = strict.validate({ value: baseEvent(), rawText, tenantId: 't', receivedAt: RECEIVED_AT })
+    assert.ok(result.ok, JSON.stringify(result.ok ? '' : result.errors))
+    assert.equal(result.row.raw, 'x'.repeat(65535))
+  })
+
   test('caps the raw text of an event without raw', () => {
     const long = 'x'.repeat(70_000)
     const result = strict.validate({ value: baseEvent(), rawText: long, tenantId: 't', receivedAt: RECEIVED_AT })
