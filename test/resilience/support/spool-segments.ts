@@ -1,0 +1,56 @@
+import { readFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+
+/**
+ * A reader of spool segment files written for the tests from the format
+ * alone, so damage can be aimed at known records without the code under
+ * test. A segment starts with the 8 bytes `SIEMSPL\x01`; each record is
+ *
+ *   u16 magic 0x5153, u8 type (1 data, 2 seal, 3 commit), u8 0,
+ *   u32 payload length, u32 CRC-32, payload
+ *
+ * little-endian. A data payload is f64 first seq, f64 enqueue time,
+ * u32 count, then the queue items as a JSON array.
+ */
+export const SEGMENT_HEADER_BYTES = 8
+const RECORD_HEADER_BYTES = 12
+const DATA_HEAD_BYTES = 20
+
+export interface SpoolRecord {
+  segment: string
+  /** Byte offset of the record in its segment. */
+  offset: number
+  /** Bytes of the record, header included. */
+  length: number
+  type: 'data' | 'seal' | 'commit'
+  /** Event ids of a data record's items; empty for other types. */
+  eventIds: string[]
+}
+
+/** Paths of the segment files in `dir`, oldest first. */
+export async function listSegments(dir: string): Promise<string[]> {
+  const names = (await readdir(dir)).filter((name) => /^segment-\d{16}\.log$/.test(name)).sort()
+  return names.map((name) => join(dir, name))
+}
+
+/** Reads every record of an undamaged segment. */
+export async function readSegment(path: string): Promise<SpoolRecord[]> {
+  const buffer = await readFile(path)
+  const records: SpoolRecord[] = []
+  let offset = SEGMENT_HEADER_BYTES
+  while (offset + RECORD_HEADER_BYTES <= buffer.length) {
+    if (buffer.readUInt16LE(offset) !== 0x5153) throw new Error(`no record magic at ${path}:${offset}`)
+    const code = buffer.readUInt8(offset + 2)
+    const length = RECORD_HEADER_BYTES + buffer.readUInt32LE(offset + 4)
+    const type = code === 1 ? 'data' : code === 2 ? 'seal' : 'commit'
+    const eventIds = type === 'data' ? dataEventIds(buffer.subarray(offset + RECORD_HEADER_BYTES + DATA_HEAD_BYTES, offset + length)) : []
+    records.push({ segment: path, offset, length, type, eventIds })
+    offset += length
+  }
+  return records
+}
+
+function dataEventIds(json: Buffer): string[] {
+  const items = JSON.parse(json.toString('utf8')) as Array<{ table: string; row: { event_id?: string } }>
+  return items.filter((item) => item.table === 'events').map((item) => String(item.row.event_id))
+}
