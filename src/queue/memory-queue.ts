@@ -164,10 +164,10 @@ export class MemoryQueue implements EventQueue {
   }
 
   /**
-   * Makes room for a request or throws. Returns a promise only when the block
-   * policy has to wait, so otherwise the check and the push after it run in
-   * one synchronous step and two enqueues cannot both pass the bounds check
-   * before either pushes.
+   * Makes room for a request or throws. It returns a promise only when the
+   * block policy has to wait. Otherwise the check and the push after it run
+   * in one synchronous step, so two enqueues cannot both pass the bounds
+   * check before either pushes.
    */
   #makeRoom(events: number, bytes: number, options: EnqueueOptions): Promise<void> | undefined {
     if (events > this.#config.max_events || bytes > this.#config.max_bytes) {
