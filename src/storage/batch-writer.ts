@@ -88,13 +88,34 @@ export class BatchWriter {
       const batch = await this.#queue.take(this.#config.batch_size, this.#config.flush_interval, signal)
       if (batch === null) return
       try {
-        await this.#store(batch)
-        await this.#queue.commit(batch.id)
+        await this.#guarded('store', batch, worker, () => this.#store(batch))
+        await this.#guarded('commit', batch, worker, () => this.#queue.commit(batch.id))
       } catch (err) {
         if (err instanceof WriterStopped) return
-        // #store retries forever, so only a bug reaches this point; keep the loop alive.
-        this.#logger.error({ err, batch_id: batch.id, worker }, 'batch writer failed unexpectedly; batch left in the queue')
+        throw err
+      }
+    }
+  }
+
+  /**
+   * Runs one step of a batch until it succeeds. #store already retries
+   * ClickHouse errors; what reaches here is a failing commit (a spool that
+   * cannot write its commit record) or a bug. Giving up would strand the
+   * batch in flight, so the step is retried with backoff; a repeated store
+   * is harmless because the deduplication tokens stay the same.
+   */
+  async #guarded(step: 'store' | 'commit', batch: Batch, worker: number, run: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await run()
         return
+      } catch (err) {
+        if (err instanceof WriterStopped) throw err
+        const delay = backoffDelay(attempt, { initialMs: this.#config.retry_initial_delay, maxMs: this.#config.retry_max_delay })
+        if (attempt % 10 === 0) {
+          this.#logger.error({ err, batch_id: batch.id, worker, step, attempt: attempt + 1, retry_in_ms: delay }, 'batch step failed unexpectedly; retrying')
+        }
+        await this.#sleep(delay)
       }
     }
   }
