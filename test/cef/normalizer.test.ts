@@ -238,3 +238,12 @@ describe('CEF normalizer', () => {
     })
   })
 })
+
+test('oversized line is cut between surrogate pairs', () => {
+  const small = new CefNormalizer({ ...config.cef, max_message_size: 41 })
+  const line = 'CEF:0|V|P|1|100|n|3|msg=' + '\u{1F600}'.repeat(20)
+  const candidate = small.normalize(line, context)
+  assert.equal(candidate.kind, 'unparsable')
+  const last = candidate.rawText.charCodeAt(candidate.rawText.length - 1)
+  assert.ok(last < 0xd800 || last > 0xdbff, 'raw text ends on a whole character')
+})

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net'
+import { truncateText } from '../../schema/truncate.js'
 import type { CefConfig } from '../../config/types.js'
 import type { ActorType, Outcome } from '../../schema/event.js'
 import type { Candidate } from '../types.js'
@@ -60,7 +61,7 @@ export class CefNormalizer {
 
   /** Parses and normalizes one line (without its line ending). Never throws. */
   normalize(line: string, context: NormalizeContext): Candidate {
-    if (this.#exceedsMaxSize(line)) return this.tooLarge(line.slice(0, this.#maxMessageSize), undefined)
+    if (this.#exceedsMaxSize(line)) return this.tooLarge(truncateText(line, this.#maxMessageSize), undefined)
     const parsed = parseCefLine(line)
     if (!parsed.ok) {
       return { kind: 'unparsable', rawText: line, errorCode: CEF_ERROR_CODES.parse, errors: [parsed.error] }
