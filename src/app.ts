@@ -196,7 +196,7 @@ export class SiemApp {
 
 /**
  * Time limit of the ping behind /health and /ready, in milliseconds. A
- * server that does not answer (a black-holed network) would otherwise hold
+ * server that does not respond (a black-holed network) would otherwise hold
  * the probe for the whole storage.server.request_timeout.
  */
 const STORAGE_PING_TIMEOUT_MS = 2000

@@ -55,7 +55,7 @@ function checkDelivery(delivery: DeliveryInput, report: DeliveryReport): void {
   check('every acknowledged event_id is stored', report.lost.length === 0, `lost=${report.lost.length}${sample(report.lost)}`)
   check('no event_id stored twice', report.duplicated.length === 0, `duplicated=${report.duplicated.length}${sample(report.duplicated)}`)
   check('every stored event_id was sent', report.unknown.length === 0, `unknown=${report.unknown.length}${sample(report.unknown)}`)
-  check('no refused event_id stored', report.refusedButStored.length === 0, `refused_but_stored=${report.refusedButStored.length}`)
+  check('no rejected event_id stored', report.rejectedButStored.length === 0, `rejected_but_stored=${report.rejectedButStored.length}`)
   print(`        ${describeDelivery(delivery, report)}`)
 }
 
@@ -73,7 +73,7 @@ async function runKills(options: Options): Promise<void> {
     checkDelivery(result.delivery, result.report)
     check('GROUP BY event_id HAVING count() > 1 is empty', result.duplicateRows === 0, `rows=${result.duplicateRows}`)
     check('events_critical and events_hourly match events', result.derivedProblems.length === 0, result.derivedProblems.join('; ') || 'consistent')
-    check('every answer kept the API contract', result.anomalies.length === 0, result.anomalies.slice(0, 3).join('; ') || result.loadSummary)
+    check('every response kept the API contract', result.anomalies.length === 0, result.anomalies.slice(0, 3).join('; ') || result.loadSummary)
   } finally {
     if (options.keep) print(`  data kept in ${result.workDir}`)
     else await rm(result.workDir, { recursive: true, force: true })
@@ -95,15 +95,15 @@ async function runOutages(options: Options): Promise<void> {
       })
       checkDelivery(result.delivery, result.report)
       check('events_critical and events_hourly match events', result.derivedProblems.length === 0, result.derivedProblems.join('; ') || 'consistent')
-      const early = result.refusals.filter((refusal) => refusal.at < result.outageStartedAt)
-      const wrong = result.refusals.filter((refusal) => refusal.status !== 503 || refusal.code !== 'SIEM_ERR_SPOOL_FULL' || refusal.retryAfter === undefined)
+      const early = result.rejections.filter((rejection) => rejection.at < result.outageStartedAt)
+      const wrong = result.rejections.filter((rejection) => rejection.status !== 503 || rejection.code !== 'SIEM_ERR_SPOOL_FULL' || rejection.retryAfter === undefined)
       check('requests acknowledged during the outage until the cap', result.acknowledgedBeforeCap > 0, `acknowledged_before_cap=${result.acknowledgedBeforeCap}`)
-      check('503s came once the spool cap was reached', result.refusals.length > 0 && early.length === 0 && wrong.length === 0,
-        `refusals=${result.refusals.length} before_outage=${early.length} not_spool_full_503_with_retry_after=${wrong.length} spool_bytes_at_first_503=${result.spoolBytesAtFirstRefusal}`)
+      check('503s came once the spool cap was reached', result.rejections.length > 0 && early.length === 0 && wrong.length === 0,
+        `rejections=${result.rejections.length} before_outage=${early.length} not_spool_full_503_with_retry_after=${wrong.length} spool_bytes_at_first_503=${result.spoolBytesAtFirstRejection}`)
       check('spool stayed within its cap', result.maxSpoolBytes <= options.spoolMaxBytes, `max_spool_bytes=${result.maxSpoolBytes}`)
       check('backlog drained after recovery', result.acknowledgedAfterRecovery > 0, `drain_ms=${result.drainMs} acknowledged_after_recovery=${result.acknowledgedAfterRecovery}`)
       check('service stopped cleanly', result.stopCode === 0, `exit code ${result.stopCode}`)
-      check('every answer kept the API contract', result.anomalies.length === 0, result.anomalies.slice(0, 3).join('; ') || result.loadSummary)
+      check('every response kept the API contract', result.anomalies.length === 0, result.anomalies.slice(0, 3).join('; ') || result.loadSummary)
     }
   } finally {
     await stack.close()
@@ -126,6 +126,7 @@ function parseOptions(argv: string[]): Options | undefined {
     },
   })
   if (values.help) return undefined
+
   const [low, high] = values['load-ms'].split('-').map(Number)
   const faults = values.faults.split(',').filter((fault) => fault !== '') as OutageFault[]
   const options: Options = {
@@ -138,6 +139,7 @@ function parseOptions(argv: string[]): Options | undefined {
     phases: new Set(values.phases.split(',')),
     keep: values.keep,
   }
+
   const problems: string[] = []
   if (!Number.isInteger(options.kills) || options.kills < 1) problems.push(`--kills must be a whole number of at least 1; got ${values.kills}`)
   if (!options.loadMs.every(Number.isFinite) || options.loadMs[0] > options.loadMs[1]) problems.push(`--load-ms must be MIN-MAX in ms; got ${values['load-ms']}`)
@@ -146,6 +148,7 @@ function parseOptions(argv: string[]): Options | undefined {
   if (!(options.spoolMaxBytes > 0)) problems.push(`--spool-max-bytes must be a positive number; got ${values['spool-max-bytes']}`)
   for (const fault of faults) if (!['blackhole', 'reset', 'kill'].includes(fault)) problems.push(`--faults: unknown fault ${fault}; use blackhole, reset or kill`)
   for (const phase of options.phases) if (!['kill', 'outage'].includes(phase)) problems.push(`--phases: unknown phase ${phase}; use kill or outage`)
+
   if (problems.length > 0) throw new UsageError(problems.join('\n'))
   return options
 }

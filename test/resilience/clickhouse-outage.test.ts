@@ -14,7 +14,7 @@ import { clientReader, readStoredState } from './support/stored-events.js'
 const SPOOL_MAX_BYTES = 1024 * 1024
 /** Upper bound of one request's spool record: 25 events of well under 1 KiB each. */
 const MAX_RECORD_BYTES = 32 * 1024
-const OUTAGE_MS = Number(process.env['SIEM_CI_OUTAGE_MS'] ?? 3000)
+const OUTAGE_MS = Number(process.env['SIEM_TEST_OUTAGE_MS'] ?? 3000)
 
 let stack: ClickHouseStack
 
@@ -32,15 +32,15 @@ function checkOutage(result: OutageScenarioResult): void {
   assert.deepEqual(result.anomalies, [])
   assert.equal(result.stopCode, 0, 'the service stops cleanly once the backlog is stored')
 
-  assert.ok(result.refusals.length > 0, `the spool cap was never reached: ${result.loadSummary}`)
-  for (const refusal of result.refusals) {
-    assert.equal(refusal.status, 503)
-    assert.equal(refusal.code, 'SIEM_ERR_SPOOL_FULL')
-    assert.equal(refusal.retryAfter, '1')
-    assert.ok(refusal.at >= result.outageStartedAt, 'a 503 came before ClickHouse became unreachable')
+  assert.ok(result.rejections.length > 0, `the spool cap was never reached: ${result.loadSummary}`)
+  for (const rejection of result.rejections) {
+    assert.equal(rejection.status, 503)
+    assert.equal(rejection.code, 'SIEM_ERR_SPOOL_FULL')
+    assert.equal(rejection.retryAfter, '1')
+    assert.ok(rejection.at >= result.outageStartedAt, 'a 503 came before ClickHouse became unreachable')
   }
   assert.ok(result.acknowledgedBeforeCap > 0, 'no request was acknowledged between the start of the outage and the cap')
-  const spoolBytes = result.spoolBytesAtFirstRefusal ?? 0
+  const spoolBytes = result.spoolBytesAtFirstRejection ?? 0
   assert.ok(spoolBytes > SPOOL_MAX_BYTES - MAX_RECORD_BYTES, `first 503 with the spool at ${spoolBytes} of ${SPOOL_MAX_BYTES} bytes`)
   assert.ok(result.maxSpoolBytes <= SPOOL_MAX_BYTES, `the spool grew to ${result.maxSpoolBytes} bytes, past its cap of ${SPOOL_MAX_BYTES}`)
   assert.ok(result.acknowledgedAfterRecovery >= 500)
@@ -63,7 +63,7 @@ async function directoryBytes(dir: string): Promise<number> {
   return total
 }
 
-/** Posts 50 events: more than the room the load's refused 25-event requests left below the cap. */
+/** Posts 50 events: more than the room the load's rejected 25-event requests left below the cap. */
 async function postOne(url: string, ids: Set<string>): Promise<Response> {
   const events = makeEvents(50, 'disk_cap')
   for (const event of events) ids.add(event.event_id)
@@ -90,7 +90,7 @@ describe('spool disk cap', () => {
       stack.proxy.setMode('blackhole')
       load.setTarget(service.url)
       load.start()
-      while (load.refusals.length < 20) await new Promise((resolve) => setTimeout(resolve, 20))
+      while (load.rejections.length < 20) await new Promise((resolve) => setTimeout(resolve, 20))
       await load.stop()
 
       const spoolDir = join(dataDir, 'spool')
@@ -98,19 +98,19 @@ describe('spool disk cap', () => {
       assert.ok(onDisk <= maxBytes, `the spool directory holds ${onDisk} bytes, past its cap of ${maxBytes}`)
       assert.ok(onDisk > maxBytes - 32 * 1024, `the spool directory holds only ${onDisk} of ${maxBytes} bytes`)
       assert.ok(load.acknowledged.size > 0)
-      for (const refusal of load.refusals) {
-        assert.equal(refusal.status, 503)
-        assert.equal(refusal.code, 'SIEM_ERR_SPOOL_FULL')
-        assert.equal(refusal.retryAfter, '2')
+      for (const rejection of load.rejections) {
+        assert.equal(rejection.status, 503)
+        assert.equal(rejection.code, 'SIEM_ERR_SPOOL_FULL')
+        assert.equal(rejection.retryAfter, '2')
       }
 
-      const refusedIds = new Set<string>()
-      const refused = await postOne(service.url, refusedIds)
-      assert.equal(refused.status, 503)
-      assert.equal(refused.headers.get('retry-after'), '2')
-      const refusedBody = (await refused.json()) as { error: { code: string; message: string } }
-      assert.equal(refusedBody.error.code, 'SIEM_ERR_SPOOL_FULL')
-      assert.match(refusedBody.error.message, /spool\.max_bytes/)
+      const rejectedIds = new Set<string>()
+      const rejected = await postOne(service.url, rejectedIds)
+      assert.equal(rejected.status, 503)
+      assert.equal(rejected.headers.get('retry-after'), '2')
+      const rejectedBody = (await rejected.json()) as { error: { code: string; message: string } }
+      assert.equal(rejectedBody.error.code, 'SIEM_ERR_SPOOL_FULL')
+      assert.match(rejectedBody.error.message, /spool\.max_bytes/)
 
       stack.proxy.setMode('pass')
       await service.waitForEmptyQueue()
@@ -122,9 +122,9 @@ describe('spool disk cap', () => {
 
       const state = await readStoredState(clientReader(stack.direct), 'disk_cap')
       const acknowledged = new Set([...load.acknowledged, ...acceptedIds])
-      const sent = new Set([...load.sent, ...refusedIds, ...acceptedIds])
-      const refusedAll = new Set([...load.refused, ...refusedIds])
-      const delivery = { sent, acknowledged, refused: refusedAll, stored: state.events }
+      const sent = new Set([...load.sent, ...rejectedIds, ...acceptedIds])
+      const rejectedAll = new Set([...load.rejected, ...rejectedIds])
+      const delivery = { sent, acknowledged, rejected: rejectedAll, stored: state.events }
       assertExactlyOnce(delivery, compareDelivery(delivery))
     } finally {
       stack.proxy.setMode('pass')

@@ -18,19 +18,19 @@ after(async () => {
   await app.close()
 })
 
-interface EventsAnswer {
+interface EventsResponseBody {
   accepted: number
   duplicates: number
   event_ids: string[]
 }
 
-async function post(events: unknown[], ack = 'durable', url = app.url): Promise<{ status: number; body: EventsAnswer }> {
+async function post(events: unknown[], ack = 'durable', url = app.url): Promise<{ status: number; body: EventsResponseBody }> {
   const response = await fetch(`${url}/v1/events?ack=${ack}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ events }),
   })
-  return { status: response.status, body: (await response.json()) as EventsAnswer }
+  return { status: response.status, body: (await response.json()) as EventsResponseBody }
 }
 
 async function duplicatesSkipped(): Promise<number> {
@@ -75,10 +75,10 @@ describe('client re-sends', () => {
   test('concurrent re-sends store once', async () => {
     const events = makeEvents(40, 'resend_concurrent')
     const skippedBefore = await duplicatesSkipped()
-    const answers = await Promise.all([post(events), post(events), post(events)])
-    for (const answer of answers) assert.equal(answer.status, 200)
-    const accepted = answers.reduce((sum, answer) => sum + answer.body.accepted, 0)
-    const duplicates = answers.reduce((sum, answer) => sum + answer.body.duplicates, 0)
+    const replies = await Promise.all([post(events), post(events), post(events)])
+    for (const reply of replies) assert.equal(reply.status, 200)
+    const accepted = replies.reduce((sum, reply) => sum + reply.body.accepted, 0)
+    const duplicates = replies.reduce((sum, reply) => sum + reply.body.duplicates, 0)
     assert.equal(accepted, 40)
     assert.equal(duplicates, 80)
     assert.equal((await duplicatesSkipped()) - skippedBefore, 80)
@@ -107,9 +107,9 @@ describe('client re-sends', () => {
   test('id repeated within one request', async () => {
     const [event] = makeEvents(1, 'resend_inner')
     assert.ok(event !== undefined)
-    const answer = await post([event, { ...event }])
-    assert.equal(answer.body.accepted, 1)
-    assert.equal(answer.body.duplicates, 1)
+    const reply = await post([event, { ...event }])
+    assert.equal(reply.body.accepted, 1)
+    assert.equal(reply.body.duplicates, 1)
     assertStoredOnce(await storedCounts([event]), [event])
   })
 
@@ -124,12 +124,12 @@ describe('client re-sends', () => {
   })
 })
 
-describe('client re-sends after a refusal', () => {
-  test('ids of a refused request are accepted later', async () => {
-    // A spool too small for the whole request refuses it with 503; the ids
+describe('client re-sends after a rejection', () => {
+  test('ids of a rejected request are accepted later', async () => {
+    // A spool too small for the whole request rejects it with 503; the ids
     // it claimed must be released, or the sender's retry in smaller pieces
     // would be skipped as duplicates of events that were never stored.
-    const workDir = await mkdtemp(join(tmpdir(), 'siem-resend-refused-'))
+    const workDir = await mkdtemp(join(tmpdir(), 'siem-resend-rejected-'))
     const dataDir = join(workDir, 'data')
     const configFile = writeConfigFile(join(workDir, 'config.yaml'), {
       queue: { spool: { max_bytes: '24KiB', segment_size: '8KiB' } },
@@ -137,9 +137,9 @@ describe('client re-sends after a refusal', () => {
     })
     const service = await startService({ dataDir, configFile })
     try {
-      const events = makeEvents(60, 'resend_refused')
-      const refused = await post(events, 'durable', service.url)
-      assert.equal(refused.status, 503)
+      const events = makeEvents(60, 'resend_rejected')
+      const rejected = await post(events, 'durable', service.url)
+      assert.equal(rejected.status, 503)
       for (let start = 0; start < events.length; start += 10) {
         const piece = await post(events.slice(start, start + 10), 'committed', service.url)
         assert.equal(piece.status, 200)
@@ -147,7 +147,7 @@ describe('client re-sends after a refusal', () => {
         assert.equal(piece.body.duplicates, 0)
       }
       assert.equal((await service.stop()).code, 0)
-      const state = await readStoredState(cliReader({ dataDir, configFile }), 'resend_refused')
+      const state = await readStoredState(cliReader({ dataDir, configFile }), 'resend_rejected')
       assert.deepEqual([...state.events.keys()].sort(), events.map((event) => event.event_id).sort())
     } finally {
       await service.kill()

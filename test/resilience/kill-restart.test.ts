@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises'
 import { assertExactlyOnce } from './support/id-sets.js'
 import { runKillScenario, type KillScenarioResult } from './support/kill-scenario.js'
 
-const KILLS = Number(process.env['SIEM_CI_KILLS'] ?? 3)
+const KILLS = Number(process.env['SIEM_TEST_KILLS'] ?? 3)
 let result: KillScenarioResult | undefined
 
 after(async () => {

@@ -69,9 +69,9 @@ describe('server mode end to end', () => {
     )
 
     const events = makeEvents(200, 'server_e2e')
-    const answer = await post(app.url, events, 'committed')
-    assert.equal(answer.status, 200)
-    assert.equal(answer.body['accepted'], 200)
+    const reply = await post(app.url, events, 'committed')
+    assert.equal(reply.status, 200)
+    assert.equal(reply.body['accepted'], 200)
     const invalid = await post(app.url, [{ action: 'not valid' }], 'committed')
     assert.equal(invalid.status, 400)
 
@@ -97,8 +97,8 @@ describe('server mode end to end', () => {
     const direct = stack.directTo(database)
     const before = await count(direct, "SELECT count() AS n FROM events WHERE source_product = 'server_e2e'")
     const app = await startServerModeApp(database)
-    const answer = await post(app.url, makeEvents(10, 'server_e2e'), 'committed')
-    assert.equal(answer.status, 200)
+    const reply = await post(app.url, makeEvents(10, 'server_e2e'), 'committed')
+    assert.equal(reply.status, 200)
     assert.equal(await count(direct, 'SELECT count() AS n FROM schema_migrations'), 3)
     assert.equal(await count(direct, "SELECT count() AS n FROM events WHERE source_product = 'server_e2e'"), before + 10)
   })
@@ -116,10 +116,10 @@ interface QuarantineRow {
   validation_errors: string[]
 }
 
-/** Sends `events` in one request with a committed ack and returns what each table holds of them afterwards. */
+/** Sends `events` in one request with a committed ack and returns what each table contains of them afterwards. */
 async function ingestAndRead(app: TestApp, direct: ClickHouseClient, product: string, events: InputEvent[]) {
-  const answer = await post(app.url, events, 'committed')
-  assert.equal(answer.status, 200, `ingest answered ${answer.status}: ${JSON.stringify(answer.body)}`)
+  const reply = await post(app.url, events, 'committed')
+  assert.equal(reply.status, 200, `ingest responded with ${reply.status}: ${JSON.stringify(reply.body)}`)
   // A committed ack comes once the batch is committed; the queue is empty by then unless the writer is stuck.
   assert.equal(app.app.storage.mode, 'server')
   await waitFor(async () => queueDepth(app.url), (depth) => depth === 0)
@@ -131,7 +131,7 @@ async function ingestAndRead(app: TestApp, direct: ClickHouseClient, product: st
   return { state, quarantined }
 }
 
-describe('rows ClickHouse refuses', () => {
+describe('rows ClickHouse rejects', () => {
   test('unparsable rows go to quarantine, the rest is stored', async () => {
     const database = 'siem_rejects'
     const product = 'rejected_rows'
@@ -148,11 +148,11 @@ describe('rows ClickHouse refuses', () => {
     const { state, quarantined } = await ingestAndRead(app, direct, product, events)
 
     const good = events.filter((_, index) => !bad.has(index)).map((event) => event.event_id)
-    const refused = events.filter((_, index) => bad.has(index)).map((event) => event.event_id)
+    const rejected = events.filter((_, index) => bad.has(index)).map((event) => event.event_id)
     assert.deepEqual([...state.events.keys()].sort(), [...good].sort())
     assert.deepEqual([...state.events.values()].filter((n) => n !== 1), [])
-    assert.equal(quarantined.length, refused.length)
-    for (const id of refused) {
+    assert.equal(quarantined.length, rejected.length)
+    for (const id of rejected) {
       const row = quarantined.find((entry) => entry.raw_event.includes(id))
       assert.ok(row !== undefined, `event ${id} is neither stored nor quarantined`)
       assert.equal(row.error_code, 'storage_rejected')
@@ -160,7 +160,7 @@ describe('rows ClickHouse refuses', () => {
       assert.match(row.validation_errors[0] ?? '', /ClickHouse refused the row: Cannot parse input/)
     }
     const failed = await app.app.registry.getSingleMetricAsString('siem_writer_rows_failed_total')
-    assert.match(failed, new RegExp(`siem_writer_rows_failed_total\\{table="events"\\} ${refused.length}\\b`))
+    assert.match(failed, new RegExp(`siem_writer_rows_failed_total\\{table="events"\\} ${rejected.length}\\b`))
   })
 
   test('rows violating a CHECK constraint go to quarantine', async () => {

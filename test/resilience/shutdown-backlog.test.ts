@@ -49,7 +49,7 @@ test('SIGTERM with ClickHouse down keeps the backlog', async () => {
   await load.stop()
   assert.ok((await first.queueDepth()) >= 2000, 'the backlog is in the queue when SIGTERM comes')
 
-  // The health check must not wait the whole request_timeout for a ping that gets no answer.
+  // The health check must not wait the whole request_timeout for a ping that gets no response.
   const probeStarted = Date.now()
   const health = await fetch(`${first.url}/health`, { signal: AbortSignal.timeout(10_000) })
   assert.equal(health.status, 503)
@@ -74,5 +74,5 @@ test('SIGTERM with ClickHouse down keeps the backlog', async () => {
   assert.equal((await second.stop()).code, 0)
 
   const state = await readStoredState(clientReader(stack.direct), PRODUCT)
-  assertExactlyOnce({ sent: load.sent, acknowledged: load.acknowledged, refused: load.refused, stored: state.events })
+  assertExactlyOnce({ sent: load.sent, acknowledged: load.acknowledged, rejected: load.rejected, stored: state.events })
 })

@@ -10,7 +10,7 @@ export const SERVER_DATABASE = 'siem'
 
 /**
  * The test ClickHouse server with a TCP proxy in front of it. The service
- * talks to `proxy.url`, so a test can cut it off; `direct` talks to the
+ * talks to `proxy.url`, so a test can cut it off. `direct` talks to the
  * server itself, for reading what was stored and for ALTERs.
  */
 export interface ClickHouseStack {

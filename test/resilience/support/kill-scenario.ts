@@ -43,7 +43,7 @@ export interface KillScenarioResult {
   derivedProblems: string[]
   /** Problems of the service itself: a kill that found it dead, a final stop with a non-zero code. */
   serviceProblems: string[]
-  /** Load generator answers that broke the API contract. */
+  /** Load generator responses that broke the API contract. */
   anomalies: string[]
   loadSummary: string
 }
@@ -112,7 +112,7 @@ export async function runKillScenario(options: KillScenarioOptions): Promise<Kil
   progress(`final start drained the spool and stopped in ${stopped.durationMs} ms; ${load.summary()}`)
 
   const state = await readStoredState(cliReader({ dataDir, configFile }), PRODUCT)
-  const delivery: DeliveryInput = { sent: load.sent, acknowledged: load.acknowledged, refused: load.refused, stored: state.events }
+  const delivery: DeliveryInput = { sent: load.sent, acknowledged: load.acknowledged, rejected: load.rejected, stored: state.events }
   const report = compareDelivery(delivery)
   progress(`stored state: ${describeDelivery(delivery, report)}`)
   return {

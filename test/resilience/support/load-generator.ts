@@ -7,7 +7,7 @@ export interface LoadGeneratorOptions {
   eventsPerRequest: number
   /** Sent as `?ack=`. @default 'durable' */
   ack?: AckMode
-  /** Wait after each answered request, in milliseconds, to limit the rate. @default 0 */
+  /** Wait after each request that got a response, in milliseconds, to limit the rate. @default 0 */
   pauseMs?: number
   /** Wait after a failed request or a 429/503, in milliseconds. @default 25 */
   errorPauseMs?: number
@@ -17,15 +17,15 @@ export interface LoadGeneratorOptions {
   product?: string
 }
 
-/** How often one kind of answer came back, and when first and last (ms since epoch). */
+/** Count of one kind of response, and when first and last (ms since epoch). */
 export interface OutcomeCount {
   count: number
   first: number
   last: number
 }
 
-/** A 429 or 503 answer, which refused the request's events. */
-export interface Refusal {
+/** A 429 or 503 response, which rejected the request's events. */
+export interface Rejection {
   at: number
   status: number
   code: string
@@ -33,7 +33,7 @@ export interface Refusal {
   retryAfter: string | undefined
 }
 
-interface EventsAnswer {
+interface EventsResponseBody {
   accepted?: number
   duplicates?: number
   event_ids?: unknown
@@ -45,8 +45,8 @@ interface EventsAnswer {
  * stopped and records each event id by what became of it:
  *
  * - `sent`: every id put in a request, whatever the outcome;
- * - `acknowledged`: ids of requests answered 200 with every event accepted;
- * - `refused`: ids of requests answered 429 or 503 (the server kept none of them).
+ * - `acknowledged`: ids of requests with a 200 response that accepted every event;
+ * - `rejected`: ids of requests with a 429 or 503 response (the server kept none of them).
  *
  * A request that failed in transit (connection refused or reset, time-out)
  * leaves its ids only in `sent`: the server may or may not have kept them.
@@ -57,11 +57,11 @@ interface EventsAnswer {
 export class LoadGenerator {
   readonly sent = new Set<string>()
   readonly acknowledged = new Set<string>()
-  readonly refused = new Set<string>()
-  readonly refusals: Refusal[] = []
-  /** Answers by kind: the HTTP status, with the error code for errors, or the network error code. */
+  readonly rejected = new Set<string>()
+  readonly rejections: Rejection[] = []
+  /** Responses by kind: the HTTP status, with the error code for errors, or the network error code. */
   readonly outcomes = new Map<string, OutcomeCount>()
-  /** Answers that broke the API contract, such as a 200 without every id; each is a test failure. */
+  /** Responses that broke the API contract, such as a 200 without every id; each is a test failure. */
   readonly anomalies: string[] = []
 
   readonly #options: Required<LoadGeneratorOptions>
@@ -82,7 +82,7 @@ export class LoadGenerator {
     }
   }
 
-  /** Requests answered or failed so far. */
+  /** Requests completed or failed so far. */
   get requests(): number {
     return this.#requests
   }
@@ -121,7 +121,7 @@ export class LoadGenerator {
   /** One line of figures for logs and failure messages. */
   summary(): string {
     const kinds = [...this.outcomes.entries()].map(([kind, outcome]) => `${kind}=${outcome.count}`).join(' ')
-    return `requests=${this.#requests} sent=${this.sent.size} acknowledged=${this.acknowledged.size} refused=${this.refused.size} answers: ${kinds}`
+    return `requests=${this.#requests} sent=${this.sent.size} acknowledged=${this.acknowledged.size} rejected=${this.rejected.size} responses: ${kinds}`
   }
 
   async #run(): Promise<void> {
@@ -141,13 +141,13 @@ export class LoadGenerator {
     return this.#target
   }
 
-  /** Sends one request; returns true when it was answered 200. */
+  /** Sends one request; returns true on a 200 response. */
   async #postOnce(target: string): Promise<boolean> {
     const events = makeEvents(this.#options.eventsPerRequest, this.#options.product)
     const ids = events.map((event) => event.event_id)
     for (const id of ids) this.sent.add(id)
     let response: Response
-    let answer: EventsAnswer
+    let body: EventsResponseBody
     try {
       response = await fetch(`${target}/v1/events?ack=${this.#options.ack}`, {
         method: 'POST',
@@ -155,7 +155,7 @@ export class LoadGenerator {
         body: JSON.stringify({ events }),
         signal: AbortSignal.timeout(this.#options.requestTimeoutMs),
       })
-      answer = (await response.json()) as EventsAnswer
+      body = (await response.json()) as EventsResponseBody
     } catch (err) {
       this.#count(networkErrorCode(err))
       return false
@@ -164,26 +164,26 @@ export class LoadGenerator {
     }
     if (response.status === 200) {
       this.#count('200')
-      this.#checkAccepted(answer, ids)
+      this.#checkAccepted(body, ids)
       for (const id of ids) this.acknowledged.add(id)
       return true
     }
-    const code = answer.error?.code ?? 'no_error_code'
+    const code = body.error?.code ?? 'no_error_code'
     this.#count(`${response.status} ${code}`)
     if (response.status === 429 || response.status === 503) {
-      for (const id of ids) this.refused.add(id)
-      this.refusals.push({ at: Date.now(), status: response.status, code, retryAfter: response.headers.get('retry-after') ?? undefined })
+      for (const id of ids) this.rejected.add(id)
+      this.rejections.push({ at: Date.now(), status: response.status, code, retryAfter: response.headers.get('retry-after') ?? undefined })
     } else {
-      this.anomalies.push(`unexpected answer ${response.status} ${JSON.stringify(answer).slice(0, 300)}`)
+      this.anomalies.push(`unexpected response ${response.status} ${JSON.stringify(body).slice(0, 300)}`)
     }
     return false
   }
 
-  #checkAccepted(answer: EventsAnswer, ids: string[]): void {
-    const returned = Array.isArray(answer.event_ids) ? answer.event_ids : []
+  #checkAccepted(body: EventsResponseBody, ids: string[]): void {
+    const returned = Array.isArray(body.event_ids) ? body.event_ids : []
     const same = returned.length === ids.length && returned.every((id, index) => id === ids[index])
-    if (answer.accepted !== ids.length || answer.duplicates !== 0 || !same) {
-      this.anomalies.push(`200 answer does not accept every event: ${JSON.stringify(answer).slice(0, 300)}`)
+    if (body.accepted !== ids.length || body.duplicates !== 0 || !same) {
+      this.anomalies.push(`200 response does not accept every event: ${JSON.stringify(body).slice(0, 300)}`)
     }
   }
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { ClickHouseStack } from './clickhouse-stack.js'
 import { compareDelivery, describeDelivery, type DeliveryInput, type DeliveryReport } from './id-sets.js'
-import { LoadGenerator, type Refusal } from './load-generator.js'
+import { LoadGenerator, type Rejection } from './load-generator.js'
 import { startService, writeConfigFile } from './service-process.js'
 import { clientReader, derivedTableProblems, readStoredState } from './stored-events.js'
 
@@ -32,14 +32,14 @@ export interface OutageScenarioOptions {
 export interface OutageScenarioResult {
   delivery: DeliveryInput
   report: DeliveryReport
-  /** 429 and 503 answers, in order. */
-  refusals: Refusal[]
+  /** 429 and 503 responses, in order. */
+  rejections: Rejection[]
   outageStartedAt: number
   outageEndedAt: number
-  /** Events acknowledged between the start of the outage and the first refusal. */
+  /** Events acknowledged between the start of the outage and the first rejection. */
   acknowledgedBeforeCap: number
-  /** siem_spool_bytes read right after the first refusal, or undefined with no refusal. */
-  spoolBytesAtFirstRefusal: number | undefined
+  /** siem_spool_bytes read right after the first rejection, or undefined with no rejection. */
+  spoolBytesAtFirstRejection: number | undefined
   /** Largest siem_spool_bytes seen while polling every 50 ms during the outage. */
   maxSpoolBytes: number
   /** Events acknowledged after the outage ended. */
@@ -57,7 +57,7 @@ export interface OutageScenarioResult {
  * Runs the service in server mode against the test ClickHouse server
  * through the proxy, under steady load with durable acks, and makes
  * ClickHouse unreachable for `outageMs`. Then restores it, lets the spool
- * drain and compares what ClickHouse holds with what was acknowledged.
+ * drain and compares what ClickHouse contains with what was acknowledged.
  */
 export async function runOutageScenario(options: OutageScenarioOptions): Promise<OutageScenarioResult> {
   const { stack, product } = options
@@ -90,18 +90,18 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
     await startFault(stack, options.fault)
     progress(`ClickHouse unreachable (${options.fault}) for ${options.outageMs} ms`)
     let acknowledgedBeforeCap = 0
-    let spoolBytesAtFirstRefusal: number | undefined
+    let spoolBytesAtFirstRejection: number | undefined
     let maxSpoolBytes = 0
     while (Date.now() - outageStartedAt < options.outageMs) {
       maxSpoolBytes = Math.max(maxSpoolBytes, await service.metric('siem_spool_bytes'))
-      if (spoolBytesAtFirstRefusal === undefined && load.refusals.length > 0) {
+      if (spoolBytesAtFirstRejection === undefined && load.rejections.length > 0) {
         acknowledgedBeforeCap = load.acknowledged.size - acknowledgedAtStart
-        spoolBytesAtFirstRefusal = await service.metric('siem_spool_bytes')
-        progress(`first 503 after ${(load.refusals[0]?.at ?? 0) - outageStartedAt} ms with spool at ${spoolBytesAtFirstRefusal} bytes`)
+        spoolBytesAtFirstRejection = await service.metric('siem_spool_bytes')
+        progress(`first 503 after ${(load.rejections[0]?.at ?? 0) - outageStartedAt} ms with spool at ${spoolBytesAtFirstRejection} bytes`)
       }
       await sleep(50)
     }
-    if (spoolBytesAtFirstRefusal === undefined) acknowledgedBeforeCap = load.acknowledged.size - acknowledgedAtStart
+    if (spoolBytesAtFirstRejection === undefined) acknowledgedBeforeCap = load.acknowledged.size - acknowledgedAtStart
 
     await endFault(stack, options.fault)
     const outageEndedAt = Date.now()
@@ -115,17 +115,17 @@ export async function runOutageScenario(options: OutageScenarioOptions): Promise
     const stopped = await service.stop()
 
     const state = await readStoredState(clientReader(stack.direct), product)
-    const delivery: DeliveryInput = { sent: load.sent, acknowledged: load.acknowledged, refused: load.refused, stored: state.events }
+    const delivery: DeliveryInput = { sent: load.sent, acknowledged: load.acknowledged, rejected: load.rejected, stored: state.events }
     const report = compareDelivery(delivery)
     progress(`stored state: ${describeDelivery(delivery, report)}`)
     return {
       delivery,
       report,
-      refusals: load.refusals,
+      rejections: load.rejections,
       outageStartedAt,
       outageEndedAt,
       acknowledgedBeforeCap,
-      spoolBytesAtFirstRefusal,
+      spoolBytesAtFirstRejection,
       maxSpoolBytes,
       acknowledgedAfterRecovery: load.acknowledged.size - acknowledgedAtRecovery,
       drainMs,

@@ -149,7 +149,7 @@ export class ServiceProcess {
     return this.#records.filter((record) => record.msg === message)
   }
 
-  /** The last output lines, for failure messages. */
+  /** Returns the last output lines, for failure messages. */
   output(): string {
     return this.#tail.join('\n')
   }

@@ -15,6 +15,7 @@ import { join } from 'node:path'
 export const SEGMENT_HEADER_BYTES = 8
 const RECORD_HEADER_BYTES = 12
 const DATA_HEAD_BYTES = 20
+const RECORD_TYPES: Record<number, SpoolRecord['type']> = { 1: 'data', 2: 'seal', 3: 'commit' }
 
 export interface SpoolRecord {
   segment: string
@@ -42,7 +43,8 @@ export async function readSegment(path: string): Promise<SpoolRecord[]> {
     if (buffer.readUInt16LE(offset) !== 0x5153) throw new Error(`no record magic at ${path}:${offset}`)
     const code = buffer.readUInt8(offset + 2)
     const length = RECORD_HEADER_BYTES + buffer.readUInt32LE(offset + 4)
-    const type = code === 1 ? 'data' : code === 2 ? 'seal' : 'commit'
+    const type = RECORD_TYPES[code]
+    if (type === undefined) throw new Error(`unknown record type ${code} at ${path}:${offset}`)
     const eventIds = type === 'data' ? dataEventIds(buffer.subarray(offset + RECORD_HEADER_BYTES + DATA_HEAD_BYTES, offset + length)) : []
     records.push({ segment: path, offset, length, type, eventIds })
     offset += length

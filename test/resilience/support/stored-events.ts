@@ -36,7 +36,7 @@ export interface StoredState {
   criticalExpected: Set<string>
   /** Rows per event_id in `events_critical`. */
   critical: Map<string, number>
-  /** Answer of `SELECT event_id, count() c FROM events GROUP BY event_id HAVING c > 1`. */
+  /** Rows of `SELECT event_id, count() c FROM events GROUP BY event_id HAVING c > 1`. */
   duplicateRows: Record<string, unknown>[]
   /** sum(event_count) of events_hourly, which must equal the rows of `events`. */
   hourlyEventCount: number
