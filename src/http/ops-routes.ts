@@ -24,9 +24,15 @@ export interface OpsSource {
 /** The queue is called nearly full, and the service degraded, above this share of its capacity. */
 const QUEUE_DEGRADED_RATIO = 0.8
 
+/** A queue bounded by bytes only (the disk spool) reports no event capacity. */
+function eventCapacity(queue: QueueStats): number | null {
+  return Number.isSafeInteger(queue.capacityEvents) && queue.capacityEvents < Number.MAX_SAFE_INTEGER ? queue.capacityEvents : null
+}
+
 function healthStatus(storage: StorageCheck, queue: QueueStats, writerFailing: boolean): HealthStatus {
   if (!storage.ok) return 'unhealthy'
-  const used = Math.max(queue.depthEvents / queue.capacityEvents, queue.depthBytes / queue.capacityBytes)
+  const capacity = eventCapacity(queue)
+  const used = Math.max(capacity === null ? 0 : queue.depthEvents / capacity, queue.depthBytes / queue.capacityBytes)
   if (writerFailing || used >= QUEUE_DEGRADED_RATIO) return 'degraded'
   return 'healthy'
 }
@@ -42,7 +48,7 @@ export function registerOpsRoutes(app: FastifyInstance, source: OpsSource, regis
       uptime_seconds: Math.round((Date.now() - source.startedAt) / 1000),
       queue: {
         depth_events: queue.depthEvents,
-        capacity_events: queue.capacityEvents,
+        capacity_events: eventCapacity(queue),
         depth_bytes: queue.depthBytes,
         capacity_bytes: queue.capacityBytes,
         dropped: queue.dropped,

@@ -11,7 +11,7 @@ function event(tag: string): Record<string, unknown> {
 test('full queue answers 429 with Retry-After, and shutdown drains it', async () => {
   // The writer waits for a batch of 100,000 or an hour, so nothing leaves the queue.
   const first = await startTestApp({
-    queue: { max_events: 5, overflow_policy: 'reject', retry_after: '2s' },
+    queue: { type: 'memory', max_events: 5, overflow_policy: 'reject', retry_after: '2s' },
     writer: { batch_size: 100_000, flush_interval: '1h' },
   })
   const tag = randomUUID()

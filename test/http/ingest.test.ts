@@ -419,9 +419,11 @@ describe('operations routes', () => {
     const health = await request(`${app.url}/health`)
     assert.equal(health.status, 200)
     assert.equal(health.body['status'], 'healthy')
-    const queue = health.body['queue'] as Record<string, number>
+    const queue = health.body['queue'] as Record<string, number | null>
     assert.equal(typeof queue['depth_events'], 'number')
-    assert.equal(queue['capacity_events'], 200_000)
+    // The default queue is the disk spool, which is bounded by bytes on disk, not by events.
+    assert.equal(queue['capacity_events'], null)
+    assert.equal(queue['capacity_bytes'], 4 * 1024 ** 3)
     const storage = health.body['storage'] as { ok: boolean; latency_ms: number }
     assert.equal(storage.ok, true)
     assert.equal(typeof storage.latency_ms, 'number')

@@ -44,7 +44,7 @@ export async function startTestApp(overrides: Overrides = {}, dataDir: string = 
   const base: Overrides = {
     http: { host: '127.0.0.1', port: 0 },
     storage: { mode: 'embedded', data_dir: join(dataDir, 'clickhouse') },
-    queue: { type: 'memory', spool: { dir: join(dataDir, 'spool') } },
+    queue: { type: 'spool', spool: { dir: join(dataDir, 'spool') } },
     writer: { flush_interval: '50ms' },
     cef: { udp: { enabled: false, port: 0 }, tcp: { enabled: false, port: 0 } },
     log: { level: process.env['SIEM_TEST_LOG'] ?? 'silent' },
