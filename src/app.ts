@@ -195,16 +195,18 @@ export class SiemApp {
 }
 
 /**
- * Time limit of the ping behind /health and /ready, in milliseconds. A
- * server that does not respond (a black-holed network) would otherwise hold
- * the probe for the whole storage.server.request_timeout.
+ * Time limit of the ping behind /health and /ready in server mode, in
+ * milliseconds. A server that does not respond (a black-holed network)
+ * would otherwise hold the probe for the whole storage.server.request_timeout.
+ * The embedded engine runs in this process, so its ping has no limit.
  */
-const STORAGE_PING_TIMEOUT_MS = 2000
+const SERVER_PING_TIMEOUT_MS = 2000
 
 async function checkStorage(storage: Storage): Promise<StorageCheck> {
   const started = performance.now()
   try {
-    const result = await storage.client.ping({ select: false, abort_signal: AbortSignal.timeout(STORAGE_PING_TIMEOUT_MS) })
+    const limit = storage.mode === 'server' ? { select: false as const, abort_signal: AbortSignal.timeout(SERVER_PING_TIMEOUT_MS) } : undefined
+    const result = await storage.client.ping(limit)
     const latency = Math.round((performance.now() - started) * 100) / 100
     if (result.success) return { ok: true, latency_ms: latency }
     return { ok: false, latency_ms: latency, error: errorMessage(result.error) }
