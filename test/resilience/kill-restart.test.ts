@@ -12,7 +12,7 @@ after(async () => {
 })
 
 test('kill -9 under load loses and doubles nothing', async () => {
-  result = await runKillScenario({ kills: KILLS, loadMs: [300, 1500] })
+  result = await runKillScenario({ kills: KILLS, loadMs: [300, 1500], startupKillShare: 0.3 })
   const { delivery, report } = result
   assert.deepEqual(result.serviceProblems, [])
   assert.deepEqual(result.anomalies, [])

@@ -76,40 +76,48 @@ export async function runKillScenario(options: KillScenarioOptions): Promise<Kil
   const serviceProblems: string[] = []
   let startupKills = 0
   let replayedBatches = 0
+  let current: ServiceProcess | undefined
   load.start()
-
-  for (let round = 1; round <= options.kills; round++) {
-    const service = new ServiceProcess(serviceOptions)
-    const early = round > 1 && Math.random() < (options.startupKillShare ?? 0)
-    const acknowledgedBefore = load.acknowledged.size
-    if (early) {
-      await aimAtStartup(service, load, options.loadMs[1])
-    } else {
-      await service.listening
-      load.setTarget(service.url)
-      await sleep(between(options.loadMs))
+  try {
+    for (let round = 1; round <= options.kills; round++) {
+      const service = new ServiceProcess(serviceOptions)
+      current = service
+      const early = round > 1 && Math.random() < (options.startupKillShare ?? 0)
+      const acknowledgedBefore = load.acknowledged.size
+      if (early) {
+        await aimAtStartup(service, load, options.loadMs[1])
+      } else {
+        await service.listening
+        load.setTarget(service.url)
+        await sleep(between(options.loadMs))
+      }
+      const listened = service.port !== 0
+      if (!listened) startupKills++
+      const status = await service.kill('SIGKILL')
+      load.setTarget(undefined)
+      replayedBatches += replayedBatchesOf(service)
+      if (status.signal !== 'SIGKILL') serviceProblems.push(`round ${round}: the service had exited by itself with ${JSON.stringify(status)}`)
+      progress(
+        `kill ${round}/${options.kills}: ${listened ? 'under load' : 'during start-up'} after ${Date.now() - service.startedAt} ms, ` +
+          `acknowledged +${load.acknowledged.size - acknowledgedBefore}; ${load.summary()}`,
+      )
     }
-    const listened = service.port !== 0
-    if (!listened) startupKills++
-    const status = await service.kill('SIGKILL')
-    load.setTarget(undefined)
-    replayedBatches += replayedBatchesOf(service)
-    if (status.signal !== 'SIGKILL') serviceProblems.push(`round ${round}: the service had exited by itself with ${JSON.stringify(status)}`)
-    progress(
-      `kill ${round}/${options.kills}: ${listened ? 'under load' : 'during start-up'} after ${Date.now() - service.startedAt} ms, ` +
-        `acknowledged +${load.acknowledged.size - acknowledgedBefore}; ${load.summary()}`,
-    )
-  }
 
-  const last = await startService(serviceOptions)
-  replayedBatches += replayedBatchesOf(last)
-  load.setTarget(last.url)
-  await load.waitForAcknowledged(200)
-  await load.stop()
-  await last.waitForEmptyQueue(120_000)
-  const stopped = await last.stop()
-  if (stopped.code !== 0) serviceProblems.push(`final stop exited with ${JSON.stringify(stopped)}; output:\n${last.output()}`)
-  progress(`final start drained the spool and stopped in ${stopped.durationMs} ms; ${load.summary()}`)
+    const last = await startService(serviceOptions)
+    current = last
+    replayedBatches += replayedBatchesOf(last)
+    load.setTarget(last.url)
+    await load.waitForAcknowledged(200)
+    await load.stop()
+    await last.waitForEmptyQueue(120_000)
+    const stopped = await last.stop()
+    if (stopped.code !== 0) serviceProblems.push(`final stop exited with ${JSON.stringify(stopped)}; output:\n${last.output()}`)
+    progress(`final start drained the spool and stopped in ${stopped.durationMs} ms; ${load.summary()}`)
+  } finally {
+    // Also on a failure, so no loop or child keeps this process alive.
+    await load.stop()
+    await current?.kill()
+  }
 
   const state = await readStoredState(cliReader({ dataDir, configFile }), PRODUCT)
   const delivery: DeliveryInput = { sent: load.sent, acknowledged: load.acknowledged, rejected: load.rejected, stored: state.events }
