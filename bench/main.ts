@@ -18,6 +18,7 @@ import { runQueries } from './stages/queries.js'
 import { runSoak } from './stages/soak.js'
 import { measureStorage } from './stages/storage.js'
 import { cleanUpNow, installCleanupHandlers, trackDirectory } from './support/cleanup.js'
+import { DRAIN_CAP_MS, waitForEmptyQueue } from './support/drain.js'
 import { runSql } from './support/http.js'
 
 /**
@@ -107,7 +108,7 @@ class BenchRun {
         storage: skipped(notSelected),
       },
       targets: [],
-      profile: undefined,
+      profiles: [],
     }
   }
 
@@ -142,11 +143,9 @@ class BenchRun {
   /** A fresh server for the maximum-rate run (optionally profiled) and the storage figures of what it stored. */
   async #endToEndServer(): Promise<void> {
     const stages = this.results.stages
-    const profileDir = this.#options.profileDir
-    if (profileDir !== undefined) mkdirSync(profileDir, { recursive: true })
     let server: RunningServer
     try {
-      server = await this.#context.startServer('end-to-end', profileDir === undefined ? {} : { cpuProfileDir: profileDir })
+      server = await this.#context.startServer('end-to-end', this.#profileOptions('end-to-end'))
     } catch (err) {
       stages.end_to_end = { status: 'error', error: String(err) }
       this.#failed = true
@@ -163,14 +162,27 @@ class BenchRun {
             : skipped('the end-to-end run did not complete, so there is no received JSON to compare with')
       }
     } finally {
-      const code = await this.#context.stopServer(server)
-      if (code !== 0) this.#context.progress(`server end-to-end exited with ${code}:\n${server.process.logTail()}`)
+      await this.#stop(server, 'end-to-end')
     }
-    if (profileDir !== undefined) {
-      const file = newestProfile(profileDir)
-      if (file === undefined) this.#context.progress(`no .cpuprofile in ${profileDir}: the server did not exit cleanly`)
-      else this.results.profile = summarizeProfile(file)
-    }
+  }
+
+  /** With --profile, each server writes its profile to a directory of its own under the given one. */
+  #profileOptions(name: string): { cpuProfileDir?: string } {
+    if (this.#options.profileDir === undefined) return {}
+    const directory = join(this.#options.profileDir, name)
+    mkdirSync(directory, { recursive: true })
+    return { cpuProfileDir: directory }
+  }
+
+  /** Stops a server, reports an unclean exit with its log, and summarizes its profile if it ran under one. */
+  async #stop(server: RunningServer, name: string): Promise<void> {
+    const code = await this.#context.stopServer(server)
+    if (code !== 0) this.#context.progress(`server ${name} exited with ${code}:\n${server.process.logTail()}`)
+    const directory = this.#profileOptions(name).cpuProfileDir
+    if (directory === undefined) return
+    const file = newestProfile(directory)
+    if (file === undefined) this.#context.progress(`no .cpuprofile in ${directory}: the server ${name} did not exit cleanly`)
+    else this.results.profiles.push({ server: name, summary: summarizeProfile(file) })
   }
 
   /** One server for the runs at fixed rates, the soak and CEF. */
@@ -178,7 +190,7 @@ class BenchRun {
     const stages = this.results.stages
     let server: RunningServer
     try {
-      server = await this.#context.startServer('steady')
+      server = await this.#context.startServer('steady', this.#profileOptions('steady'))
     } catch (err) {
       stages.fixed_rates = { status: 'error', error: String(err) }
       this.#failed = true
@@ -189,23 +201,35 @@ class BenchRun {
       if (this.#selected('fixed-rate')) {
         stages.fixed_rates = await this.#stage('fixed rates', async () => {
           const rates: FixedRateResult[] = []
-          for (const rate of this.#options.rates) rates.push(await runFixedRate(this.#context, server, rate))
+          for (const rate of this.#options.rates) {
+            await this.#drain(server, `fixed rate ${rate}/s`)
+            rates.push(await runFixedRate(this.#context, server, rate))
+          }
           return rates
         })
       }
       if (this.#selected('soak')) {
+        if (this.#options.soakSeconds > 0) await this.#drain(server, 'soak')
         stages.soak =
           this.#options.soakSeconds > 0
             ? await this.#stage('soak', () => runSoak(this.#context, server))
             : skipped(this.#options.quick ? 'off with --quick (use --soak SECONDS)' : 'off with --soak 0')
       }
       if (this.#selected('cef')) {
+        await this.#drain(server, 'CEF')
         const cef = await this.#stage('cef', () => runCef(this.#context, server))
         stages.cef = cef.status === 'ok' && cef.figures.status === 'skipped' ? skipped(cef.figures.reason) : cef
       }
     } finally {
-      await this.#context.stopServer(server)
+      await this.#stop(server, 'steady')
     }
+  }
+
+  /** Waits for the queue to empty, so that the previous stage's backlog does not slow the next. */
+  async #drain(server: RunningServer, next: string): Promise<void> {
+    const waited = await waitForEmptyQueue(server)
+    if (waited === undefined) this.#context.progress(`queue still not empty after ${DRAIN_CAP_MS / 1000} s; starting ${next} anyway`)
+    else if (waited > 1) this.#context.progress(`waited ${waited.toFixed(1)} s for the queue to empty before ${next}`)
   }
 
   async #readEngineVersion(server: RunningServer): Promise<void> {
@@ -214,7 +238,7 @@ class BenchRun {
     this.results.machine.engine_version = result.rows[0]?.version ?? 'unknown'
   }
 
-  /** Average cores used by other processes over the stages that report it. */
+  /** Average cores that other processes used over the end-to-end, fixed-rate and soak stages. */
   computeOtherLoad(): void {
     let otherCpu = 0
     let elapsed = 0
@@ -229,6 +253,11 @@ class BenchRun {
         otherCpu += rate.other_cpu_seconds
         elapsed += rate.resources.elapsed_s
       }
+    }
+    const soak = this.results.stages.soak
+    if (soak.status === 'ok') {
+      otherCpu += soak.figures.other_cpu_seconds
+      elapsed += soak.figures.elapsed_s
     }
     this.results.other_load_cores = elapsed === 0 ? 0 : Math.round((100 * otherCpu) / elapsed) / 100
   }
@@ -250,9 +279,9 @@ function printSummary(results: BenchResults): void {
   for (const check of results.targets) {
     lines.push(`  ${check.description}: ${check.actual} (target ${check.target}) ${verdictOf(check)}`)
   }
-  if (results.profile !== undefined) {
-    lines.push('', `profile ${results.profile.file}:`)
-    for (const entry of results.profile.top_self.slice(0, 10)) lines.push(`  ${entry.percent}% ${entry.name}`)
+  for (const { server, summary } of results.profiles) {
+    lines.push('', `profile of server ${server}, ${summary.file}:`)
+    for (const entry of summary.top_self.slice(0, 10)) lines.push(`  ${entry.percent}% ${entry.name}`)
   }
   process.stdout.write(lines.join('\n') + '\n')
 }

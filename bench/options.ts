@@ -19,7 +19,7 @@ export interface BenchOptions {
   tcpMessages: number
   queryEvents: number
   queryRepeats: number
-  /** Directory for the server's CPU profile of the end-to-end run; undefined runs without one. */
+  /** Directory for the CPU profiles of the end-to-end and steady servers; undefined runs without. */
   profileDir: string | undefined
   /** Write bench/results and a BENCHMARKS.md section. */
   record: boolean
@@ -42,7 +42,7 @@ and writes them to bench/results/ and BENCHMARKS.md.
   --concurrency N         requests in flight in the maximum-rate run (default 6)
   --rate-seconds SECONDS  duration of each fixed-rate run (default 30, quick 5)
   --events N              events in the query data set (default 10000000, quick 500000)
-  --profile DIR           run the end-to-end server under node --cpu-prof, profile into DIR
+  --profile DIR           run the ingest servers under node --cpu-prof, profiles into DIR
   --stages LIST           comma-separated subset of ${STAGES.join(',')}
   --note TEXT             note for the BENCHMARKS.md section
   --no-record             print the results only; write no files

@@ -98,7 +98,11 @@ function soakSection(soak: SoakResult): string {
       ['rate, duration, warm-up', `${n(soak.events_per_s)} events/s, ${soak.duration_s} s, ${soak.warm_up_s} s`],
       ['RSS slope after warm-up', `${n(soak.rss_slope_mib_per_min, 3)} MiB/min (${n(soak.rss_growth_mib_per_10_min, 1)} MiB per 10 min)`],
       ['RSS after warm-up: first / last / max', `${n(soak.rss_after_warm_up_mib.first, 1)} / ${n(soak.rss_after_warm_up_mib.last, 1)} / ${n(soak.rss_after_warm_up_mib.max, 1)} MiB`],
-      ['events accepted / stored / lost', `${n(soak.accepted_events)} / ${n(soak.stored_events)} / ${n(soak.lost_events)}`],
+      ['events accepted / stored / not stored', `${n(soak.accepted_events)} / ${n(soak.stored_events)} / ${n(soak.lost_events)}`],
+      [
+        'all stored after the last acknowledgement',
+        soak.stored_after_s === undefined ? 'never: the count stopped growing before it reached the accepted events' : `${n(soak.stored_after_s, 1)} s`,
+      ],
       ['sampled ids missing', `${soak.sampled_ids_missing} of ${soak.sampled_ids}`],
       ['acknowledgement p99', `${n(soak.ack_ms.p99, 1)} ms`],
     ],
@@ -173,9 +177,14 @@ function storageSection(storage: StorageResult): string {
 }
 
 function profileSection(profile: ProfileSummary): string {
-  const list = (entries: ProfileSummary['top_self']): string => entries.slice(0, 12).map((entry) => `${entry.percent} % \`${entry.name}\``).join('; ')
+  const describe = (entry: ProfileSummary['top_self'][number]): string => {
+    const line = entry.hottest_line === undefined ? '' : ` (${entry.hottest_line.percent} % on line ${entry.hottest_line.line})`
+    return `${entry.percent} % \`${entry.name}\`${line}`
+  }
+  const list = (entries: ProfileSummary['top_self']): string => entries.slice(0, 12).map(describe).join('; ')
   return [
-    `Main thread busy ${profile.busy_percent} % of ${profile.duration_s} s; shares below are of the busy samples.`,
+    `Main thread busy ${profile.busy_percent} % of ${profile.duration_s} s; shares below are of the busy samples. ` +
+      'Self time includes callees that V8 inlined, and a hottest line can then be a line of the inlined callee in its own file.',
     '',
     `- By module: ${list(profile.by_module)}`,
     `- Self time: ${list(profile.top_self)}`,
@@ -201,6 +210,7 @@ export function renderRunSection(results: BenchResults): string {
       `flush interval ${results.server.writer_flush_interval_ms} ms, ${results.server.writer_concurrency} inserts in flight, ${results.server.insert_format}), ` +
       'plus API keys for three tenants and an admin, CEF listeners on free ports, and no query rate limit',
     `- Load: ${other}`,
+    ...(results.profiles.length === 0 ? [] : ['- Profiling: the servers ran under `node --cpu-prof`, whose sampling costs them a few percent of CPU.']),
     ...(results.note === undefined ? [] : [`- Note: ${results.note}`]),
     '',
     '### Targets',
@@ -239,7 +249,7 @@ export function renderRunSection(results: BenchResults): string {
     stage(results.stages.storage, storageSection),
     '',
   ]
-  if (results.profile !== undefined) lines.push('### CPU profile of the end-to-end server', '', profileSection(results.profile), '')
+  for (const { server, summary } of results.profiles) lines.push(`### CPU profile of the ${server} server`, '', profileSection(summary), '')
   return lines.join('\n')
 }
 

@@ -17,6 +17,8 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number }
   hitCount?: number
   children?: number[]
+  /** Samples by source line (1-based); V8 may report a line of a function inlined into this one. */
+  positionTicks?: Array<{ line: number; ticks: number }>
 }
 
 export interface ProfileEntry {
@@ -24,6 +26,11 @@ export interface ProfileEntry {
   name: string
   /** Share of the main thread's busy samples (idle excluded). */
   percent: number
+  /**
+   * For self-time entries: the line with the most samples and its share of them. When V8 has
+   * inlined a callee, the line can be the callee's, in the callee's file.
+   */
+  hottest_line?: { line: number; percent: number }
 }
 
 export interface ProfileSummary {
@@ -77,6 +84,25 @@ function topEntries(totals: Map<string, number>, busy: number, count: number): P
     .map(([name, samples]) => ({ name, percent: round((100 * samples) / busy, 1) }))
 }
 
+/** Adds to each self-time entry the source line that most of its samples fell on. */
+function withHottestLines(entries: ProfileEntry[], nodes: readonly ProfileNode[]): ProfileEntry[] {
+  const lines = new Map<string, Map<number, number>>()
+  for (const node of nodes) {
+    if (node.positionTicks === undefined) continue
+    const name = frameName(node)
+    const byLine = lines.get(name) ?? new Map<number, number>()
+    for (const tick of node.positionTicks) byLine.set(tick.line, (byLine.get(tick.line) ?? 0) + tick.ticks)
+    lines.set(name, byLine)
+  }
+  return entries.map((entry) => {
+    const byLine = lines.get(entry.name)
+    if (byLine === undefined || byLine.size === 0) return entry
+    const total = [...byLine.values()].reduce((sum, ticks) => sum + ticks, 0)
+    const [line, ticks] = [...byLine.entries()].sort((a, b) => b[1] - a[1])[0] as [number, number]
+    return { ...entry, hottest_line: { line, percent: round((100 * ticks) / total, 1) } }
+  })
+}
+
 /** Summarizes a .cpuprofile: self time by function, inclusive time of project functions, time by module. */
 export function summarizeProfile(file: string, count = 20): ProfileSummary {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile
@@ -118,7 +144,7 @@ export function summarizeProfile(file: string, count = 20): ProfileSummary {
     file,
     duration_s: round((profile.endTime - profile.startTime) / 1e6, 1),
     busy_percent: round((100 * busy) / Math.max(1, profile.samples.length), 1),
-    top_self: topEntries(self, busy, count),
+    top_self: withHottestLines(topEntries(self, busy, count), profile.nodes),
     top_inclusive_project: topEntries(inclusive, busy, count),
     by_module: topEntries(modules, busy, count),
   }

@@ -61,7 +61,8 @@ export interface BenchResults {
     storage: StageOutcome<StorageResult>
   }
   targets: TargetCheck[]
-  profile: ProfileSummary | undefined
+  /** CPU profiles of the servers, by server name (end-to-end, steady), with --profile. */
+  profiles: Array<{ server: string; summary: ProfileSummary }>
 }
 
 export function figuresOf<T>(outcome: StageOutcome<T>): T | undefined {

@@ -81,7 +81,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
 
   const queries = figuresOf(results.stages.queries)
   for (const query of queries?.queries ?? []) {
-    checks.push(atMost(`query_${query.name}_p95`, `query ${query.name}: p95 (${query.description})`, query.ms.p95, query.target_p95_ms, 'ms', 1))
+    checks.push(atMost(`query_${query.name}_p95`, `query ${query.name}: p95`, query.ms.p95, query.target_p95_ms, 'ms', 1))
   }
   if (queries === undefined) checks.push(atMost('queries_p95', 'query p95 (each; free text 1 s)', undefined, 300, 'ms'))
 

@@ -1,11 +1,11 @@
 import { CEF_TCP_TENANT, CEF_UDP_TENANT, type RunContext, type RunningServer } from '../context.js'
+import { DRAIN_CAP_MS, quietPeriodMs } from '../support/drain.js'
 import { CountPoller } from '../support/poll.js'
 import { tcpPortOpen, udpPortBound } from '../support/ports.js'
 import { ResourceMeter } from '../support/resource-meter.js'
 import { round } from '../support/stats.js'
 import { forkWorker, nextMessage, workerExit } from '../support/workers.js'
 import type { CefJob, CefReport, CefWorkerMessage } from '../workers/cef-worker.js'
-import { defaultFlushIntervalMs } from './end-to-end.js'
 
 export interface UdpResult {
   target_messages_per_s: number
@@ -56,11 +56,11 @@ async function runUdp(context: RunContext, server: RunningServer): Promise<UdpRe
   const report = await sendCef({ protocol: 'udp', port: server.cefUdpPort, messages: udpRate * udpSeconds, ratePerSecond: udpRate, seed: 5 })
   const poller = new CountPoller(server, context.adminKey, tenantCount(CEF_UDP_TENANT), 250)
   poller.start()
-  // Datagrams can be lost, so wait until the count stops moving for longer than a flush interval.
-  const settled = await poller.waitForQuiet(report.send.sent, defaultFlushIntervalMs() + 2000, defaultFlushIntervalMs() * 3 + 30_000)
+  // Datagrams can be lost, so the wait also ends when the count stops growing.
+  await poller.waitFor(report.send.sent, quietPeriodMs(), DRAIN_CAP_MS)
   await poller.stop()
   const resources = meter.stop()
-  const stored = settled?.count ?? 0
+  const stored = poller.latest?.count ?? 0
   const sent = report.send.sent
   const result: UdpResult = {
     target_messages_per_s: udpRate,
@@ -82,7 +82,7 @@ async function runTcp(context: RunContext, server: RunningServer): Promise<TcpRe
   const poller = new CountPoller(server, context.adminKey, tenantCount(CEF_TCP_TENANT), 250)
   poller.start()
   const report = await sendCef({ protocol: 'tcp', port: server.cefTcpPort, messages, seed: 6 })
-  const allVisible = await poller.waitFor(report.send.sent, defaultFlushIntervalMs() * 3 + 60_000)
+  const allVisible = await poller.waitFor(report.send.sent, quietPeriodMs(), DRAIN_CAP_MS)
   const stored = allVisible?.count ?? poller.latest?.count ?? 0
   await poller.stop()
   const resources = meter.stop()

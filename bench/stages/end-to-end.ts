@@ -1,6 +1,6 @@
-import { loadConfig } from '../../src/config/load.js'
 import type { RunContext, RunningServer } from '../context.js'
 import { prepareLoad } from '../support/load.js'
+import { DRAIN_CAP_MS, quietPeriodMs } from '../support/drain.js'
 import { CountPoller, type CountSample } from '../support/poll.js'
 import { ResourceMeter, type ResourceUse } from '../support/resource-meter.js'
 import { round, summarize, type Distribution } from '../support/stats.js'
@@ -28,11 +28,6 @@ export interface EndToEndResult {
   other_cpu_seconds: number
   resources: Omit<ResourceUse, 'rss_samples'>
   visible_rows_over_time: CountSample[]
-}
-
-/** Flush interval of the server's default configuration, in milliseconds. */
-export function defaultFlushIntervalMs(): number {
-  return loadConfig({ env: {} }).writer.flush_interval
 }
 
 /**
@@ -64,8 +59,7 @@ export async function runEndToEnd(context: RunContext, server: RunningServer): P
   poller.start()
   const report = await load.start()
   const sendEndedAt = Date.now()
-  const flushMs = defaultFlushIntervalMs()
-  const allVisible = await poller.waitFor(report.acceptedEvents, flushMs * 3 + 60_000)
+  const allVisible = await poller.waitFor(report.acceptedEvents, quietPeriodMs(), DRAIN_CAP_MS)
   await poller.stop()
   const resources = meter.stop()
 

@@ -1,10 +1,10 @@
 import type { RunContext, RunningServer } from '../context.js'
+import { DRAIN_CAP_MS, quietPeriodMs } from '../support/drain.js'
 import { runSql } from '../support/http.js'
 import { prepareLoad } from '../support/load.js'
 import { ResourceMeter, type ResourceUse } from '../support/resource-meter.js'
 import { round, summarize, type Distribution } from '../support/stats.js'
 import type { LoadReport } from '../workers/protocol.js'
-import { defaultFlushIntervalMs } from './end-to-end.js'
 
 export interface FixedRateResult {
   target_events_per_s: number
@@ -58,10 +58,17 @@ class VisibilityTracker {
     await this.#loop
   }
 
-  async waitForAll(sequences: readonly number[], timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (Date.now() < deadline && sequences.some((sequence) => !this.firstSeenMs.has(sequence))) {
+  /** Waits until every sequence is visible, or no new one became visible for `quietMs`, or `capMs` passed. */
+  async waitForAll(sequences: readonly number[], quietMs: number, capMs: number): Promise<void> {
+    const deadline = Date.now() + capMs
+    let seen = this.firstSeenMs.size
+    let grewAt = Date.now()
+    while (Date.now() < deadline && Date.now() - grewAt < quietMs && sequences.some((sequence) => !this.firstSeenMs.has(sequence))) {
       await new Promise((resolve) => setTimeout(resolve, VISIBILITY_POLL_MS))
+      if (this.firstSeenMs.size > seen) {
+        seen = this.firstSeenMs.size
+        grewAt = Date.now()
+      }
     }
   }
 
@@ -111,7 +118,8 @@ export async function runFixedRate(context: RunContext, server: RunningServer, e
   const report: LoadReport = await load.start()
   await tracker.waitForAll(
     report.acks.map(([sequence]) => sequence),
-    defaultFlushIntervalMs() * 3 + 30_000,
+    quietPeriodMs(),
+    DRAIN_CAP_MS,
   )
   await tracker.stop()
   const resources = meter.stop()

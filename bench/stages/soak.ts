@@ -1,10 +1,10 @@
 import type { RunContext, RunningServer } from '../context.js'
 import { runSql } from '../support/http.js'
 import { prepareLoad } from '../support/load.js'
+import { DRAIN_CAP_MS, quietPeriodMs } from '../support/drain.js'
 import { CountPoller } from '../support/poll.js'
 import { ResourceMeter, type RssSample } from '../support/resource-meter.js'
 import { linearSlope, round, summarize, type Distribution } from '../support/stats.js'
-import { defaultFlushIntervalMs } from './end-to-end.js'
 
 export interface SoakResult {
   duration_s: number
@@ -19,6 +19,8 @@ export interface SoakResult {
   rss_after_warm_up_mib: { first: number; last: number; max: number }
   ack_ms: Distribution
   accepted_events: number
+  /** Seconds from the last acknowledgement until every accepted event was stored; undefined when some never were. */
+  stored_after_s: number | undefined
   stored_events: number
   lost_events: number
   sampled_ids: number
@@ -27,6 +29,9 @@ export interface SoakResult {
   refused_answers: number
   failed_requests: number
   server_cpu_seconds: number
+  /** CPU seconds of processes outside the benchmark while the soak ran. */
+  other_cpu_seconds: number
+  elapsed_s: number
   /** RSS over the whole soak, one sample every 10 s. */
   rss_mib_over_time: Array<{ t: number; mib: number }>
 }
@@ -57,10 +62,11 @@ export async function runSoak(context: RunContext, server: RunningServer): Promi
   const countQuery = `SELECT count() AS n FROM events WHERE startsWith(source_instance_id, '${prefix}')`
   const poller = new CountPoller(server, context.adminKey, countQuery, 500)
   poller.start()
-  await poller.waitFor(report.acceptedEvents, defaultFlushIntervalMs() * 3 + 60_000)
+  const allStored = await poller.waitFor(report.acceptedEvents, quietPeriodMs(), DRAIN_CAP_MS)
   await poller.stop()
   const resources = meter.stop()
   const stored = poller.latest?.count ?? 0
+  const drainS = allStored === undefined ? undefined : round((allStored.atMs - report.finishedAtMs) / 1000, 1)
 
   const missing = await missingIds(context, server, report.sampleIds)
   // Warm-up: the first 10 % of the soak, at least 30 s when the soak is long enough.
@@ -82,6 +88,7 @@ export async function runSoak(context: RunContext, server: RunningServer): Promi
     },
     ack_ms: summarize(report.ackLatenciesMs),
     accepted_events: report.acceptedEvents,
+    stored_after_s: drainS === undefined ? undefined : Math.max(0, drainS),
     stored_events: stored,
     lost_events: Math.max(0, report.acceptedEvents - stored),
     sampled_ids: report.sampleIds.length,
@@ -90,6 +97,8 @@ export async function runSoak(context: RunContext, server: RunningServer): Promi
     refused_answers: report.refusedAnswers,
     failed_requests: report.failedRequests,
     server_cpu_seconds: resources.server_cpu_seconds,
+    other_cpu_seconds: ResourceMeter.otherCpuSeconds(resources, report.cpuSeconds),
+    elapsed_s: resources.elapsed_s,
     rss_mib_over_time: everyTenSeconds(resources.rss_samples),
   }
   context.progress(

@@ -39,29 +39,20 @@ export class CountPoller {
     return this.samples[this.samples.length - 1]
   }
 
-  /** Resolves with the first reading that reaches `target`, or undefined after `timeoutMs` (then stops). */
-  async waitFor(target: number, timeoutMs: number): Promise<CountSample | undefined> {
-    const deadline = Date.now() + timeoutMs
+  /**
+   * Waits until a reading reaches `target`, and resolves with the first
+   * one that did. Resolves with undefined when the count has not grown for
+   * `quietMs` (the rest is late or lost) or after `capMs` in all.
+   */
+  async waitFor(target: number, quietMs: number, capMs: number): Promise<CountSample | undefined> {
+    const deadline = Date.now() + capMs
     for (;;) {
       const reached = this.samples.find((sample) => sample.count >= target)
       if (reached !== undefined) return reached
-      if (Date.now() > deadline) return undefined
-      await new Promise((resolve) => setTimeout(resolve, this.#intervalMs / 2))
-    }
-  }
-
-  /**
-   * Resolves once the count has not changed for `quietMs` (or reached
-   * `target`), or after `timeoutMs`; for streams where loss is possible.
-   */
-  async waitForQuiet(target: number, quietMs: number, timeoutMs: number): Promise<CountSample | undefined> {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
       const latest = this.latest
-      if (latest !== undefined && latest.count >= target) return this.samples.find((sample) => sample.count >= target)
-      const firstOfLatest = latest === undefined ? undefined : this.samples.find((sample) => sample.count === latest.count)
-      if (latest !== undefined && firstOfLatest !== undefined && Date.now() - firstOfLatest.atMs >= quietMs) return firstOfLatest
-      if (Date.now() > deadline) return latest
+      const sinceGrowth = latest === undefined ? undefined : this.samples.find((sample) => sample.count === latest.count)
+      if (sinceGrowth !== undefined && Date.now() - sinceGrowth.atMs >= quietMs) return undefined
+      if (Date.now() > deadline) return undefined
       await new Promise((resolve) => setTimeout(resolve, this.#intervalMs / 2))
     }
   }
