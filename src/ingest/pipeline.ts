@@ -71,11 +71,15 @@ export class IngestPipeline implements Ingestor {
         quarantineReasons.push(candidate.errorCode)
         continue
       }
-      const rawText = candidate.rawText ?? rawTextOf(candidate.value)
-      const validation = this.#validator.validate({ value: candidate.value, rawText, tenantId: context.tenantId, receivedAt })
+      // Serializing a parsed event back to text costs as much as parsing it,
+      // so it is done only when the text is needed: as `raw`, or for quarantine.
+      const value = candidate.value
+      const rawText = candidate.rawText ?? (() => rawTextOf(value))
+      const validation = this.#validator.validate({ value, rawText, tenantId: context.tenantId, receivedAt })
       if (!validation.ok) {
         const code = validation.errors[0]?.code ?? 'invalid_event'
-        items.push({ table: 'quarantine', row: this.quarantineRow(rawText, code, validation.errors, context) })
+        const text = typeof rawText === 'string' ? rawText : rawText()
+        items.push({ table: 'quarantine', row: this.quarantineRow(text, code, validation.errors, context) })
         this.#recordErrors(result.errors, index, validation.errors)
         quarantineReasons.push(code)
         continue

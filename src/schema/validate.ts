@@ -31,8 +31,11 @@ export type ValidationCode = keyof typeof VALIDATION_CODES
 
 export interface ValidationInput {
   value: unknown
-  /** Text of the event as received; stored as `raw` when the event has none. */
-  rawText: string
+  /**
+   * Text of the event as received, stored as `raw` when the event has none.
+   * A function is called only then, so callers can skip serializing events that carry `raw`.
+   */
+  rawText: string | (() => string)
   tenantId: string
   receivedAt: EpochMicros
 }
@@ -95,6 +98,8 @@ function toFieldError(error: ErrorObject): FieldError {
 export class EventValidator {
   readonly #config: ValidationConfig
   readonly #check: ValidateFunction
+  #receivedAtMicros = -1
+  #receivedAtText = ''
 
   constructor(config: ValidationConfig) {
     this.#config = config
@@ -151,16 +156,25 @@ export class EventValidator {
     return micros
   }
 
+  /** Events of one request share their receive time, so its text is kept for the next call. */
+  #formatReceivedAt(micros: EpochMicros): string {
+    if (micros !== this.#receivedAtMicros) {
+      this.#receivedAtMicros = micros
+      this.#receivedAtText = formatClickHouseMicros(micros)
+    }
+    return this.#receivedAtText
+  }
+
   #toRow(event: InputEvent, timestamp: EpochMicros, input: ValidationInput): EventRow {
     const actor = event.actor
     let metadata = event.metadata
     if (!this.#config.strict_mode) metadata = moveUnknownFields(event, metadata)
-    const raw = event.raw ?? truncateText(input.rawText, MAX_RAW_LENGTH)
+    const raw = event.raw ?? truncateText(typeof input.rawText === 'string' ? input.rawText : input.rawText(), MAX_RAW_LENGTH)
     return {
       event_id: event.event_id === undefined ? uuidv7() : event.event_id.toLowerCase(),
       tenant_id: input.tenantId,
       timestamp: formatClickHouseMicros(timestamp),
-      received_at: formatClickHouseMicros(input.receivedAt),
+      received_at: this.#formatReceivedAt(input.receivedAt),
       source_product: event.source.product,
       source_host: event.source.host ?? '',
       source_instance_id: event.source.instance_id ?? '',

@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream'
 import type { ClickHouseClient } from '@clickhouse/client'
+import { rowJson } from '../schema/row-json.js'
 
 export type TargetTable = 'events' | 'events_quarantine'
 

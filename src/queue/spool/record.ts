@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib'
 import type { QueueItem } from '../../schema/event.js'
+import { rowJson } from '../../schema/row-json.js'
 
 /**
  * Framing of one spool record:
@@ -68,8 +69,19 @@ function seal(buffer: Buffer): Buffer {
   return buffer
 }
 
+/** JSON array of the items, the same text JSON.stringify(items) gives, built from each row's cached JSON. */
+function itemsJson(items: readonly QueueItem[]): string {
+  let text = '['
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index] as QueueItem
+    if (index > 0) text += ','
+    text += `{"table":${item.table === 'events' ? '"events"' : '"quarantine"'},"row":${rowJson(item.row)}}`
+  }
+  return text + ']'
+}
+
 export function encodeDataRecord(header: DataHeader, items: readonly QueueItem[]): Buffer {
-  const { buffer, head } = frame(RecordType.data, DATA_HEAD_BYTES, JSON.stringify(items))
+  const { buffer, head } = frame(RecordType.data, DATA_HEAD_BYTES, itemsJson(items))
   head.writeDoubleLE(header.firstSeq, 0)
   head.writeDoubleLE(header.enqueuedAt, 8)
   head.writeUInt32LE(header.count, 16)
