@@ -135,34 +135,71 @@ class BenchRun {
   async run(): Promise<void> {
     const stages = this.results.stages
     if (this.#selected('ceiling')) stages.ceiling = await this.#stage('ceiling', () => runCeiling(this.#context))
-    if (this.#selected('end-to-end', 'storage')) await this.#endToEndServer()
-    if (this.#selected('fixed-rate', 'soak', 'cef')) await this.#steadyServer()
+    if (this.#selected('end-to-end', 'storage')) await this.#withServer('end-to-end', 'end_to_end', (server) => this.#endToEnd(server))
+    if (this.#selected('fixed-rate', 'cef')) await this.#withServer('steady', 'fixed_rates', (server) => this.#steady(server))
+    if (this.#selected('soak')) {
+      if (this.#options.soakSeconds > 0) {
+        await this.#withServer('soak', 'soak', async (server) => {
+          stages.soak = await this.#stage('soak', () => runSoak(this.#context, server))
+        })
+      } else {
+        stages.soak = skipped(this.#options.quick ? 'off with --quick (use --soak SECONDS)' : 'off with --soak 0')
+      }
+    }
     if (this.#selected('queries')) stages.queries = await this.#stage('queries', () => runQueries(this.#context))
   }
 
-  /** A fresh server for the maximum-rate run (optionally profiled) and the storage figures of what it stored. */
-  async #endToEndServer(): Promise<void> {
-    const stages = this.results.stages
+  /**
+   * Starts a fresh server, runs `body` on it and stops it. When the server
+   * does not start, the error is recorded on `stage`.
+   */
+  async #withServer(name: string, stage: keyof BenchResults['stages'], body: (server: RunningServer) => Promise<void>): Promise<void> {
     let server: RunningServer
     try {
-      server = await this.#context.startServer('end-to-end', this.#profileOptions('end-to-end'))
+      server = await this.#context.startServer(name, this.#profileOptions(name))
     } catch (err) {
-      stages.end_to_end = { status: 'error', error: String(err) }
+      this.results.stages[stage] = { status: 'error', error: err instanceof Error ? err.message : String(err) }
       this.#failed = true
+      this.#context.progress(`server ${name} did not start: ${String(err)}`)
       return
     }
     try {
       await this.#readEngineVersion(server)
-      if (this.#selected('end-to-end', 'storage')) stages.end_to_end = await this.#stage('end to end', () => runEndToEnd(this.#context, server))
-      const endToEnd = stages.end_to_end
-      if (this.#selected('storage')) {
-        stages.storage =
-          endToEnd.status === 'ok'
-            ? await this.#stage('storage', () => measureStorage(this.#context, server, endToEnd.figures.json_bytes))
-            : skipped('the end-to-end run did not complete, so there is no received JSON to compare with')
-      }
+      await body(server)
     } finally {
-      await this.#stop(server, 'end-to-end')
+      await this.#stop(server, name)
+    }
+  }
+
+  /** The maximum-rate run, then the storage figures of what it stored. */
+  async #endToEnd(server: RunningServer): Promise<void> {
+    const stages = this.results.stages
+    stages.end_to_end = await this.#stage('end to end', () => runEndToEnd(this.#context, server))
+    const endToEnd = stages.end_to_end
+    if (!this.#selected('storage')) return
+    stages.storage =
+      endToEnd.status === 'ok'
+        ? await this.#stage('storage', () => measureStorage(this.#context, server, endToEnd.figures.json_bytes))
+        : skipped('the end-to-end run did not complete, so there is no received JSON to compare with')
+  }
+
+  /** The fixed rates and CEF on one server, each on an empty queue. */
+  async #steady(server: RunningServer): Promise<void> {
+    const stages = this.results.stages
+    if (this.#selected('fixed-rate')) {
+      stages.fixed_rates = await this.#stage('fixed rates', async () => {
+        const rates: FixedRateResult[] = []
+        for (const rate of this.#options.rates) {
+          await this.#drain(server, `fixed rate ${rate}/s`)
+          rates.push(await runFixedRate(this.#context, server, rate))
+        }
+        return rates
+      })
+    }
+    if (this.#selected('cef')) {
+      await this.#drain(server, 'CEF')
+      const cef = await this.#stage('cef', () => runCef(this.#context, server))
+      stages.cef = cef.status === 'ok' && cef.figures.status === 'skipped' ? skipped(cef.figures.reason) : cef
     }
   }
 
@@ -183,46 +220,6 @@ class BenchRun {
     const file = newestProfile(directory)
     if (file === undefined) this.#context.progress(`no .cpuprofile in ${directory}: the server ${name} did not exit cleanly`)
     else this.results.profiles.push({ server: name, summary: summarizeProfile(file) })
-  }
-
-  /** One server for the runs at fixed rates, the soak and CEF. */
-  async #steadyServer(): Promise<void> {
-    const stages = this.results.stages
-    let server: RunningServer
-    try {
-      server = await this.#context.startServer('steady', this.#profileOptions('steady'))
-    } catch (err) {
-      stages.fixed_rates = { status: 'error', error: String(err) }
-      this.#failed = true
-      return
-    }
-    try {
-      await this.#readEngineVersion(server)
-      if (this.#selected('fixed-rate')) {
-        stages.fixed_rates = await this.#stage('fixed rates', async () => {
-          const rates: FixedRateResult[] = []
-          for (const rate of this.#options.rates) {
-            await this.#drain(server, `fixed rate ${rate}/s`)
-            rates.push(await runFixedRate(this.#context, server, rate))
-          }
-          return rates
-        })
-      }
-      if (this.#selected('soak')) {
-        if (this.#options.soakSeconds > 0) await this.#drain(server, 'soak')
-        stages.soak =
-          this.#options.soakSeconds > 0
-            ? await this.#stage('soak', () => runSoak(this.#context, server))
-            : skipped(this.#options.quick ? 'off with --quick (use --soak SECONDS)' : 'off with --soak 0')
-      }
-      if (this.#selected('cef')) {
-        await this.#drain(server, 'CEF')
-        const cef = await this.#stage('cef', () => runCef(this.#context, server))
-        stages.cef = cef.status === 'ok' && cef.figures.status === 'skipped' ? skipped(cef.figures.reason) : cef
-      }
-    } finally {
-      await this.#stop(server, 'steady')
-    }
   }
 
   /** Waits for the queue to empty, so that the previous stage's backlog does not slow the next. */

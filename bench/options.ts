@@ -19,7 +19,7 @@ export interface BenchOptions {
   tcpMessages: number
   queryEvents: number
   queryRepeats: number
-  /** Directory for the CPU profiles of the end-to-end and steady servers; undefined runs without. */
+  /** Directory for the CPU profiles of the ingest servers; undefined runs without. */
   profileDir: string | undefined
   /** Write bench/results and a BENCHMARKS.md section. */
   record: boolean

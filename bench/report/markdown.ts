@@ -95,7 +95,11 @@ function soakSection(soak: SoakResult): string {
   return table(
     ['figure', 'value'],
     [
-      ['rate, duration, warm-up', `${n(soak.events_per_s)} events/s, ${soak.duration_s} s, ${soak.warm_up_s} s`],
+      ['planned rate, duration, warm-up', `${n(soak.events_per_s)} events/s, ${soak.duration_s} s, ${soak.warm_up_s} s`],
+      [
+        'achieved rate',
+        `${n(soak.achieved_events_per_s)} events/s: sending took ${n(soak.send_s, 0)} s, ${n(soak.late_sends)} requests sent more than 10 ms late`,
+      ],
       ['RSS slope after warm-up', `${n(soak.rss_slope_mib_per_min, 3)} MiB/min (${n(soak.rss_growth_mib_per_10_min, 1)} MiB per 10 min)`],
       ['RSS after warm-up: first / last / max', `${n(soak.rss_after_warm_up_mib.first, 1)} / ${n(soak.rss_after_warm_up_mib.last, 1)} / ${n(soak.rss_after_warm_up_mib.max, 1)} MiB`],
       ['events accepted / stored / not stored', `${n(soak.accepted_events)} / ${n(soak.stored_events)} / ${n(soak.lost_events)}`],

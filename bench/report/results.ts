@@ -61,7 +61,7 @@ export interface BenchResults {
     storage: StageOutcome<StorageResult>
   }
   targets: TargetCheck[]
-  /** CPU profiles of the servers, by server name (end-to-end, steady), with --profile. */
+  /** CPU profiles of the ingest servers (end-to-end, steady, soak), with --profile. */
   profiles: Array<{ server: string; summary: ProfileSummary }>
 }
 

@@ -9,6 +9,11 @@ import { linearSlope, round, summarize, type Distribution } from '../support/sta
 export interface SoakResult {
   duration_s: number
   events_per_s: number
+  /** Accepted events over the planned duration, or over the sending time when that was longer. */
+  achieved_events_per_s: number
+  /** Seconds from the first send to the last acknowledgement; longer than duration_s when the server fell behind. */
+  send_s: number
+  late_sends: number
   warm_up_s: number
   /** Least-squares slope of RSS after warm-up. */
   rss_slope_mib_per_min: number
@@ -71,12 +76,18 @@ export async function runSoak(context: RunContext, server: RunningServer): Promi
   const missing = await missingIds(context, server, report.sampleIds)
   // Warm-up: the first 10 % of the soak, at least 30 s when the soak is long enough.
   const warmUp = Math.min(Math.max(30, soakSeconds * 0.1), soakSeconds / 2)
-  const steady = resources.rss_samples.filter((sample) => sample.t >= warmUp && sample.t <= soakSeconds)
+  // RSS counts while events were still being sent; a server that fell behind sends longer than planned.
+  const sendS = (report.finishedAtMs - report.startedAtMs) / 1000
+  const steady = resources.rss_samples.filter((sample) => sample.t >= warmUp && sample.t <= Math.max(soakSeconds, sendS))
   const slopePerSecond = linearSlope(steady.map((sample) => ({ x: sample.t, y: sample.bytes / MIB })))
   const steadyMib = steady.map((sample) => sample.bytes / MIB)
   const result: SoakResult = {
     duration_s: soakSeconds,
     events_per_s: soakRate,
+    // The planned duration is the floor: the last request goes out one interval before it ends.
+    achieved_events_per_s: Math.round(report.acceptedEvents / Math.max(soakSeconds, sendS)),
+    send_s: round(sendS, 1),
+    late_sends: report.lateSends,
     warm_up_s: round(warmUp),
     rss_slope_mib_per_min: round(slopePerSecond * 60, 3),
     rss_growth_mib_per_10_min: round(slopePerSecond * 600, 1),
