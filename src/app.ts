@@ -4,6 +4,7 @@ import { Registry, collectDefaultMetrics } from 'prom-client'
 import type { Config } from './config/types.js'
 import { ApiKeyAuth } from './http/auth.js'
 import { registerOpsRoutes, type StorageCheck } from './http/ops-routes.js'
+import { registerRequestGuards } from './http/request-guards.js'
 import { createHttpServer } from './http/server.js'
 import { CefListeners, type CefAddresses } from './ingest/cef/listeners.js'
 import { registerEventsRoute } from './ingest/http/events-route.js'
@@ -141,6 +142,7 @@ export class SiemApp {
     const { config } = this
     const http = createHttpServer({ config: config.http, logger: this.logger, bodyLimit: config.ingest.max_payload_size })
     this.#http = http
+    registerRequestGuards(http, auth)
     registerEventsRoute(http, { config: config.ingest, auth, ingestor: pipeline })
     const limiter = new KeyRateLimiter(config.query.rate_limit_per_minute)
     registerSqlRoute(http, storage.client, auth, config.query, limiter)

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isIPv4 } from 'node:net'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { SiemError } from '../errors.js'
@@ -136,8 +137,9 @@ function describeAjvError(error: ErrorObject, raw: RawConfig): string {
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1'])
 
+/** True for localhost, ::1 and any 127.0.0.0/8 address (not for names that merely start with 127.). */
 export function isLoopbackHost(host: string): boolean {
-  return LOOPBACK_HOSTS.has(host) || host.startsWith('127.')
+  return LOOPBACK_HOSTS.has(host.toLowerCase()) || (isIPv4(host) && host.startsWith('127.'))
 }
 
 function checkConsistency(config: Config): string[] {

@@ -33,6 +33,7 @@ const port = (value: number): Schema => integer(value, 0, 65535)
 
 /** Paths of the keys whose values are durations or sizes, resolved after validation. */
 export const DURATION_KEYS = [
+  'http.request_timeout',
   'ingest.dedup_window',
   'validation.max_event_age',
   'validation.max_future',
@@ -79,6 +80,8 @@ export const configSchema: Schema = {
       host: text('127.0.0.1'),
       port: port(8080),
       tls: tlsFiles,
+      request_timeout: duration('60s'),
+      max_connections: integer(10000, 1, 1_000_000),
     }),
     auth: section({
       api_keys: {

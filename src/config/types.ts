@@ -30,6 +30,9 @@ export interface HttpConfig {
   host: string
   port: number
   tls: TlsFiles
+  /** Longest time to receive a whole request, headers and body, in milliseconds. */
+  request_timeout: number
+  max_connections: number
 }
 
 export type Role = 'ingest' | 'search' | 'admin'

@@ -33,8 +33,8 @@ export class ApiKeyAuth {
     return this.#byHash.size === 0
   }
 
-  /** Returns the principal for a header value, or throws a 401 or 403 SiemError. */
-  authenticate(header: string | string[] | undefined, role: Role): Principal {
+  /** Returns the principal of a key whatever its roles, or throws a 401 SiemError. */
+  identify(header: string | string[] | undefined): Principal {
     if (this.open) return { keyName: 'none', tenantId: DEFAULT_TENANT, roles: ALL_ROLES }
     const key = Array.isArray(header) ? header[0] : header
     if (key === undefined || key === '') {
@@ -44,6 +44,12 @@ export class ApiKeyAuth {
     if (principal === undefined) {
       throw new SiemError('SIEM_ERR_AUTH_INVALID_KEY', 'the X-API-Key is not valid')
     }
+    return principal
+  }
+
+  /** Returns the principal for a header value, or throws a 401 or 403 SiemError. */
+  authenticate(header: string | string[] | undefined, role: Role): Principal {
+    const principal = this.identify(header)
     if (!principal.roles.has(role) && !principal.roles.has('admin')) {
       throw new SiemError('SIEM_ERR_AUTH_FORBIDDEN', `API key ${principal.keyName} lacks the ${role} role`, {
         value: principal.keyName,

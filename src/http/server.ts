@@ -39,9 +39,24 @@ function toSiemError(err: FastifyError): SiemError {
  */
 export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   const { config, logger } = options
-  const https = config.tls.enabled
-    ? { https: { cert: readFileSync(config.tls.cert_path), key: readFileSync(config.tls.key_path), minVersion: 'TLSv1.2' as const } }
-    : {}
+  // A client that sends headers and then trickles its body would otherwise hold
+  // memory and a socket forever. Node checks these limits on an interval fixed
+  // when the server is created, so they go into the server's own options.
+  const socketLimits = {
+    requestTimeout: config.request_timeout,
+    headersTimeout: Math.min(60_000, config.request_timeout),
+    connectionsCheckingInterval: Math.max(250, Math.min(30_000, Math.floor(config.request_timeout / 4))),
+  }
+  const transport = config.tls.enabled
+    ? {
+        https: {
+          cert: readFileSync(config.tls.cert_path),
+          key: readFileSync(config.tls.key_path),
+          minVersion: 'TLSv1.2' as const,
+          ...socketLimits,
+        },
+      }
+    : { http: socketLimits }
   const app = Fastify({
     loggerInstance: logger.child({ listener: 'http' }),
     // Requests are logged by the onResponse hook below, with the fields this project uses.
@@ -51,9 +66,11 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
       return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
     },
     bodyLimit: options.bodyLimit,
-    ...https,
+    requestTimeout: config.request_timeout,
+    ...transport,
   }) as unknown as FastifyInstance
 
+  app.server.maxConnections = config.max_connections
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 

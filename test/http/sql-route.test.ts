@@ -91,8 +91,15 @@ describe('POST /v1/sql', () => {
     assertRefused(await sql('SELECT 1; DROP TABLE events'), 400, 'SIEM_ERR_QUERY_INVALID')
     assertRefused(await sql(''), 400, 'SIEM_ERR_QUERY_INVALID')
     assertRefused(await sql(42), 400, 'SIEM_ERR_QUERY_INVALID')
-    const notJson = await request(`${app.url}/v1/sql`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY }, body: 'SELECT 1' })
+    const notJson = await request(`${app.url}/v1/sql`, {
+      method: 'POST',
+      headers: { 'x-api-key': ADMIN_KEY, 'content-type': 'application/json' },
+      body: 'SELECT 1',
+    })
     assertRefused(notJson, 400, 'SIEM_ERR_QUERY_INVALID')
+    // A text/plain body is what a cross-site form or fetch could send without a preflight.
+    const textPlain = await request(`${app.url}/v1/sql`, { method: 'POST', headers: { 'x-api-key': ADMIN_KEY }, body: 'SELECT 1' })
+    assertRefused(textPlain, 415, 'SIEM_ERR_INGEST_UNSUPPORTED_MEDIA_TYPE')
   })
 
   test('the engine enforces readonly on what passes the statement check', async () => {
