@@ -1,6 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { SiemError } from '../errors.js'
 import { splitSqlStatements } from '../storage/sql-split.js'
+import { calledNames } from './function-calls.js'
 import { classifyQueryError } from './query-errors.js'
 
 export interface ReadOnlyLimits {
@@ -26,6 +27,59 @@ const READ_STATEMENT = /^\s*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXISTS|EXPLAIN)\b/i
 const OUTFILE = /\bOUTFILE\b/i
 
 /**
+ * Table functions that only make rows up or read this database's own tables.
+ * Every other table function reads files, URLs or other servers, and
+ * `DESCRIBE` or `EXPLAIN` over one reads its source even with readonly = 1,
+ * so they are refused by name. Unknown names are refused too, because the
+ * list of table functions comes from the engine itself.
+ */
+const ALLOWED_TABLE_FUNCTIONS = new Set([
+  'numbers',
+  'numbers_mt',
+  'zeros',
+  'zeros_mt',
+  'generate_series',
+  'generateseries',
+  'generaterandom',
+  'values',
+  'null',
+  'merge',
+  'view',
+  'format',
+  'primes',
+])
+
+/** Table functions the engine has, read once per client from system.table_functions. */
+const tableFunctionNames = new WeakMap<ClickHouseClient, Promise<Set<string>>>()
+
+function tableFunctionsOf(client: ClickHouseClient): Promise<Set<string>> {
+  let names = tableFunctionNames.get(client)
+  if (names === undefined) {
+    names = client
+      .query({ query: 'SELECT name FROM system.table_functions', format: 'JSONEachRow' })
+      .then((result) => result.json<{ name: string }>())
+      .then((rows) => new Set(rows.map((row) => row.name.toLowerCase())))
+    names.catch(() => tableFunctionNames.delete(client))
+    tableFunctionNames.set(client, names)
+  }
+  return names
+}
+
+async function rejectOutsideSources(client: ClickHouseClient, statement: string): Promise<void> {
+  const tableFunctions = await tableFunctionsOf(client)
+  for (const name of calledNames(statement)) {
+    const key = name.toLowerCase()
+    if (tableFunctions.has(key) && !ALLOWED_TABLE_FUNCTIONS.has(key)) {
+      throw new SiemError(
+        'SIEM_ERR_QUERY_INVALID',
+        `table function ${name}() is not allowed: it reads files, URLs or other servers; query this database's tables instead`,
+        { value: name },
+      )
+    }
+  }
+}
+
+/**
  * Runs one read-only statement with `readonly = 1`, a time limit and a row
  * cap, and returns its rows as objects. The statement is checked to be a
  * single read before it is sent; the server's readonly mode is what enforces it.
@@ -49,6 +103,7 @@ export async function runReadOnlySql(client: ClickHouseClient, query: unknown, l
       value: statement.slice(0, 80),
     })
   }
+  await rejectOutsideSources(client, statement)
   const started = performance.now()
   try {
     const result = await client.query({
