@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { accessSync, constants, readFileSync } from 'node:fs'
 import { isIPv4 } from 'node:net'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
@@ -142,6 +142,17 @@ export function isLoopbackHost(host: string): boolean {
   return LOOPBACK_HOSTS.has(host.toLowerCase()) || (isIPv4(host) && host.startsWith('127.'))
 }
 
+/** Returns why a file cannot be read, or undefined when it can. */
+function unreadableFile(path: string): string | undefined {
+  try {
+    accessSync(path, constants.R_OK)
+    return undefined
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    return code === 'ENOENT' ? 'file not found' : `cannot read the file (${code ?? 'unknown error'})`
+  }
+}
+
 function checkConsistency(config: Config): string[] {
   const problems: string[] = []
   const noKeys = config.auth.api_keys.length === 0
@@ -156,12 +167,29 @@ function checkConsistency(config: Config): string[] {
     ['cef.tcp.tls', config.cef.tcp.tls],
   ]
   for (const [name, tls] of tlsSections) {
-    if (tls.enabled && (tls.cert_path === '' || tls.key_path === '')) {
+    if (!tls.enabled) continue
+    if (tls.cert_path === '' || tls.key_path === '') {
       problems.push(`${name}.enabled=true: ${name}.cert_path and ${name}.key_path are required`)
+      continue
+    }
+    for (const [key, path] of [['cert_path', tls.cert_path], ['key_path', tls.key_path]] as const) {
+      const problem = unreadableFile(path)
+      if (problem !== undefined) problems.push(`${name}.${key}=${JSON.stringify(path)}: ${problem}`)
     }
   }
-  if (config.retention.critical_days < 1 || config.retention.events_days < 1) {
-    problems.push('retention: days must be at least 1')
+  const caPath = config.storage.server.ca_path
+  if (config.storage.mode === 'server' && caPath !== '') {
+    const problem = unreadableFile(caPath)
+    if (problem !== undefined) problems.push(`storage.server.ca_path=${JSON.stringify(caPath)}: ${problem}`)
+  }
+  const keyNames = new Map<string, string>()
+  for (const [index, key] of config.auth.api_keys.entries()) {
+    const hash = key.sha256.toLowerCase()
+    const first = keyNames.get(hash)
+    if (first !== undefined) {
+      problems.push(`auth.api_keys[${index}] (${key.name}) has the same sha256 as ${first}; every key needs its own secret`)
+    }
+    keyNames.set(hash, key.name)
   }
   return problems
 }

@@ -18,7 +18,7 @@ export interface IngestPipelineOptions {
 
 /** Renders one validation problem for the quarantine table's `validation_errors` column. */
 export function describeFieldError(error: FieldError): string {
-  return `${error.field}: ${error.message} (${error.code})`
+  return `${error.field === '' ? '(event)' : error.field}: ${error.message} (${error.code})`
 }
 
 /**
@@ -86,13 +86,15 @@ export class IngestPipeline implements Ingestor {
       }
       const id = validation.row.event_id
       // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
+      // The window is per tenant: another tenant's id must neither drop this event nor be revealed by it.
       if (this.#recent.enabled && hasClientEventId(candidate.value)) {
-        if (this.#recent.has(id, now) || claimed.has(id)) {
+        const key = `${context.tenantId}/${id}`
+        if (this.#recent.has(key, now) || claimed.has(key)) {
           result.duplicates++
           result.eventIds.push(id)
           continue
         }
-        claimed.add(id)
+        claimed.add(key)
       }
       items.push({ table: 'events', row: validation.row })
       result.eventIds.push(id)
@@ -104,11 +106,11 @@ export class IngestPipeline implements Ingestor {
     this.#metrics.received.inc({ source }, candidates.length)
     // Ids are claimed before the enqueue, so a concurrent re-send of the same
     // request sees them, and released again if the queue refuses the request.
-    for (const id of claimed) this.#recent.add(id, now)
+    for (const key of claimed) this.#recent.add(key, now)
     try {
       await this.#queue.enqueue(items, { ack: context.ack, origin: context.requestId })
     } catch (err) {
-      for (const id of claimed) this.#recent.delete(id)
+      for (const key of claimed) this.#recent.delete(key)
       const reason = (err as { code?: string }).code ?? 'enqueue_failed'
       this.#metrics.rejected.inc({ source, reason }, candidates.length)
       throw err

@@ -171,10 +171,12 @@ export class MemoryQueue implements EventQueue {
    */
   #makeRoom(events: number, bytes: number, options: EnqueueOptions): Promise<void> | undefined {
     if (events > this.#config.max_events || bytes > this.#config.max_bytes) {
-      throw new SiemError('SIEM_ERR_QUEUE_FULL', `a request of ${events} events (${bytes} bytes) exceeds the whole queue capacity`, {
-        value: events,
-        retryAfterSeconds: this.#retryAfterSeconds(),
-      })
+      // Retrying cannot help, so this is a 413 with no Retry-After.
+      throw new SiemError(
+        'SIEM_ERR_INGEST_BATCH_TOO_LARGE',
+        `a request of ${events} events (${bytes} bytes) is larger than the whole queue (queue.max_events, queue.max_bytes); send smaller requests`,
+        { value: events },
+      )
     }
     if (this.#fits(events, bytes)) return undefined
     switch (this.#config.overflow_policy) {

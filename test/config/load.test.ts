@@ -103,6 +103,22 @@ describe('loadConfig validation', () => {
   test('requires certificate paths when TLS is on', () => {
     assertRejected({ overrides: { http: { tls: { enabled: true } } } }, ['http.tls.cert_path'])
   })
+
+  test('names a certificate file that does not exist', () => {
+    const key = writeYaml('tls-key.pem', 'not a real key')
+    assertRejected(
+      { overrides: { cef: { tcp: { tls: { enabled: true, cert_path: '/nonexistent.pem', key_path: key } } } } },
+      ['cef.tcp.tls.cert_path="/nonexistent.pem"', 'file not found'],
+    )
+  })
+
+  test('refuses two keys with one secret', () => {
+    const keys = [
+      { name: 'ingest-a', sha256: KEY_HASH, tenant: 't', roles: ['ingest'] },
+      { name: 'admin-u', sha256: KEY_HASH.toUpperCase(), tenant: 'u', roles: ['admin'] },
+    ]
+    assertRejected({ overrides: { auth: { api_keys: keys } } }, ['auth.api_keys[1] (admin-u)', 'same sha256 as ingest-a'])
+  })
 })
 
 describe('loadConfig durations and sizes', () => {

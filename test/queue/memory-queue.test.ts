@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import type { QueueConfig } from '../../src/config/types.js'
-import { isSiemError } from '../../src/errors.js'
+import { type SiemError, isSiemError } from '../../src/errors.js'
 import { MemoryQueue } from '../../src/queue/memory-queue.js'
 import { estimateItemBytes, type Batch } from '../../src/queue/types.js'
 import type { QueueItem } from '../../src/schema/event.js'
@@ -105,7 +105,10 @@ describe('MemoryQueue bounds', () => {
     for (const policy of ['reject', 'drop_oldest', 'block'] as const) {
       const queue = makeQueue({ overflow_policy: policy })
       await assert.rejects(queue.enqueue(items('a', 11), { ack: 'memory' }), (err: unknown) => {
-        assertQueueError(err, 'SIEM_ERR_QUEUE_FULL')
+        // Waiting cannot make room for it, so it is a 413 without Retry-After.
+        assertQueueError(err, 'SIEM_ERR_INGEST_BATCH_TOO_LARGE')
+        assert.equal((err as SiemError).statusCode, 413)
+        assert.equal((err as SiemError).retryAfterSeconds, undefined)
         return true
       })
       assert.equal(queue.stats().depthEvents, 0)

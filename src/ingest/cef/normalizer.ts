@@ -71,7 +71,7 @@ export class CefNormalizer {
 
   /** Candidate for a message over `cef.max_message_size`; `truncated` is its start. */
   tooLarge(truncated: string, byteLength: number | undefined): Candidate {
-    const size = byteLength === undefined ? 'more than' : `${byteLength} bytes,`
+    const size = byteLength === undefined ? '' : ` of ${byteLength} bytes`
     return {
       kind: 'unparsable',
       rawText: truncated,
@@ -80,7 +80,7 @@ export class CefNormalizer {
         {
           field: '',
           code: 'too_long',
-          message: `CEF message too large: ${size} over the limit of ${this.#maxMessageSize} bytes (cef.max_message_size)`,
+          message: `CEF message${size} is larger than the limit of ${this.#maxMessageSize} bytes (cef.max_message_size)`,
         },
       ],
     }
