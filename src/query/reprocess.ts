@@ -11,6 +11,9 @@ import { quarantineConditions, QUARANTINE_DEFAULT_START, type QuarantineFilter }
 import { selectQuarantine, writeVersions, type QuarantineEntry } from './quarantine-store.js'
 import { booleanOption, choiceOption, integerOption, rejectUnknownKeys, stringOption, type RequestInput } from './request-input.js'
 import type { QueryLimits } from './run-query.js'
+
+/** Error codes of quarantine entries whose raw text lost part of the input. */
+const LOSSY_ERROR_CODES = new Set(['invalid_utf8', 'malformed_encoding', 'cef_message_too_large', 'cef_frame_incomplete'])
 import { parseTimeRangeSpec, resolveTimeRange } from './time-range.js'
 
 export const DEFAULT_REPROCESS_LIMIT = 100
@@ -155,6 +158,9 @@ export class QuarantineReprocessor {
 
   /** Rebuilds the candidate of an entry from its raw input and validates it with the current configuration. */
   #check(entry: QuarantineEntry): Check {
+    // The stored text of these is not the input as received (cut short, or
+    // decoded with replacement), so it must never become an event.
+    if (LOSSY_ERROR_CODES.has(entry.error_code)) return { entry, errors: entry.validation_errors, errorCode: entry.error_code }
     const candidate = this.#candidateOf(entry)
     // Input that was not one JSON event stays so under any configuration, so it keeps its original errors.
     if (candidate === undefined) return { entry, errors: entry.validation_errors, errorCode: entry.error_code }
