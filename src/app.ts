@@ -100,7 +100,7 @@ export class SiemApp {
   /** Opens ClickHouse, applies migrations and retention; the service is ready after this. */
   async #openStorage(): Promise<Storage> {
     const { config, logger } = this
-    const storage = await openStorage(config.storage)
+    const storage = await openStorage(config.storage, logger)
     this.#storage = storage
     logger.info({ mode: storage.mode, data_dir: storage.dataDir, database: storage.database }, 'storage opened')
     const migrations = await runMigrations(storage.client, logger.child({ component: 'migrator' }))

@@ -17,7 +17,7 @@ export async function runMigrate(args: string[]): Promise<number> {
   }
   const config = configFromArgs(values)
   const logger = createLogger(config.log, process.stderr)
-  const storage = await openStorage(config.storage)
+  const storage = await openStorage(config.storage, logger)
   try {
     const report = await runMigrations(storage.client, logger)
     const retention = await applyRetention(storage.client, storage.database, config.retention, logger)

@@ -5,6 +5,7 @@ import type { HttpConfig } from '../config/types.js'
 import { SiemError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import { sendError } from './error-reply.js'
+import { LogThrottle } from './log-throttle.js'
 
 export interface HttpServerOptions {
   config: HttpConfig
@@ -77,18 +78,24 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  // Errors are logged once, by the error handler or the route that answered;
+  // this line only records the request.
   app.addHook('onResponse', async (request, reply) => {
-    const status = reply.statusCode
-    const fields = { method: request.method, url: request.url, status, duration_ms: Math.round(reply.elapsedTime) }
-    if (status >= 500) request.log.error(fields, 'request failed')
-    else if (status >= 400) request.log.info(fields, 'request refused')
-    else request.log.debug(fields, 'request done')
+    const fields = { method: request.method, url: request.url, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime) }
+    request.log.debug(fields, 'request done')
   })
 
+  const backpressureLog = new LogThrottle(1000)
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const siemError = toSiemError(err)
-    if (siemError.statusCode >= 500) request.log.error({ err }, 'request error')
-    else request.log.info({ error_code: siemError.code, err_message: siemError.message }, 'request rejected')
+    if (siemError.retryAfterSeconds !== undefined) {
+      // A full queue or spool answers every request the same way while it lasts.
+      backpressureLog.warn(request.log, siemError.code, { error_code: siemError.code, status: siemError.statusCode }, siemError.message)
+    } else if (siemError.statusCode >= 500) {
+      request.log.error({ err, error_code: siemError.code, url: request.url }, 'request failed')
+    } else {
+      request.log.info({ error_code: siemError.code, err_message: siemError.message, url: request.url }, 'request rejected')
+    }
     return sendError(request, reply, siemError)
   })
   app.setNotFoundHandler((request, reply) =>

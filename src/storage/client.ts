@@ -4,8 +4,13 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { StorageConfig } from '../config/types.js'
 import { SiemError } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { clientLoggerClass } from './client-log.js'
 import { EmbeddedConnection } from './embedded-connection.js'
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js'
+
+/** The client's logger option: a class that writes through pino. */
+type ClientLog = { LoggerClass: ReturnType<typeof clientLoggerClass> }
 
 export interface Storage {
   client: ClickHouseClient
@@ -32,12 +37,13 @@ const COMMON_SETTINGS = {
  * chdb ignores the client's `database` option, so the embedded engine keeps
  * its tables in `default`.
  */
-export async function openStorage(config: StorageConfig): Promise<Storage> {
-  if (config.mode === 'embedded') return openEmbedded(config)
-  return openServer(config)
+export async function openStorage(config: StorageConfig, logger?: Logger): Promise<Storage> {
+  const log = logger === undefined ? undefined : { LoggerClass: clientLoggerClass(logger) }
+  if (config.mode === 'embedded') return openEmbedded(config, log)
+  return openServer(config, log)
 }
 
-function openEmbedded(config: StorageConfig): Storage {
+function openEmbedded(config: StorageConfig, log: ClientLog | undefined): Storage {
   const dataDir = resolve(config.data_dir)
   mkdirSync(dataDir, { recursive: true })
   const lock: DataDirLock = acquireDataDirLock(dataDir)
@@ -58,6 +64,7 @@ function openEmbedded(config: StorageConfig): Storage {
   const client = createClient({
     connection: new EmbeddedConnection(connection) as unknown as ClientConnection,
     clickhouse_settings: COMMON_SETTINGS,
+    ...(log === undefined ? {} : { log }),
   })
   let closed = false
   return {
@@ -74,7 +81,7 @@ function openEmbedded(config: StorageConfig): Storage {
   }
 }
 
-async function openServer(config: StorageConfig): Promise<Storage> {
+async function openServer(config: StorageConfig, log: ClientLog | undefined): Promise<Storage> {
   const server = config.server
   const tls = server.ca_path === '' ? undefined : { ca_cert: readFileSync(server.ca_path) }
   const base = {
@@ -85,6 +92,7 @@ async function openServer(config: StorageConfig): Promise<Storage> {
     keep_alive: { enabled: true, idle_socket_ttl: server.idle_socket_ttl },
     clickhouse_settings: COMMON_SETTINGS,
     ...(tls === undefined ? {} : { tls }),
+    ...(log === undefined ? {} : { log }),
   }
   // The database may not exist yet, so create it through a client bound to `default`.
   const bootstrap = createClient(base)

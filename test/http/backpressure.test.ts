@@ -28,9 +28,13 @@ test('full queue answers 429 with Retry-After, and shutdown drains it', async ()
   assert.equal(typeof refused.body['request_id'], 'string')
 
   const tooBig = await postEvents(first.url, { events: Array.from({ length: 6 }, () => event(tag)) })
-  assert.equal(tooBig.status, 429, 'a request larger than the queue is refused the same way')
+  // Waiting cannot make room for a request larger than the whole queue, so it is a 413 without Retry-After.
+  assert.equal(tooBig.status, 413)
+  assert.equal(errorCode(tooBig), 'SIEM_ERR_INGEST_BATCH_TOO_LARGE')
+  assert.equal(tooBig.headers.get('retry-after'), null)
 
-  assert.equal(await metricValue(first.url, 'siem_events_rejected_total', { source: 'http', reason: 'SIEM_ERR_QUEUE_FULL' }), 7)
+  assert.equal(await metricValue(first.url, 'siem_events_rejected_total', { source: 'http', reason: 'SIEM_ERR_QUEUE_FULL' }), 1)
+  assert.equal(await metricValue(first.url, 'siem_events_rejected_total', { source: 'http', reason: 'SIEM_ERR_INGEST_BATCH_TOO_LARGE' }), 6)
   assert.equal(await metricValue(first.url, 'siem_queue_depth_events'), 5)
   const health = await request(`${first.url}/health`)
   assert.equal(health.body['status'], 'degraded')
