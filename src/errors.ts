@@ -35,6 +35,7 @@ export const ErrorCodes = {
   SIEM_ERR_INTERNAL: 500,
   SIEM_ERR_NOT_READY: 503,
   SIEM_ERR_CLI_USAGE: 2,
+  SIEM_ERR_CLI_SEND_FAILED: 1,
 } as const
 
 export type ErrorCode = keyof typeof ErrorCodes

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { accessSync, constants, readFileSync } from 'node:fs'
 import { SiemError } from '../errors.js'
 import { parseCommandArgs } from './args.js'
 import { rebaseEventLines } from './rebase-time.js'
@@ -52,9 +52,15 @@ export async function runSend(args: string[]): Promise<number> {
   }
   const file = positionals[0]
   if (file === undefined) throw new SiemError('SIEM_ERR_CLI_USAGE', 'siem send needs a FILE to send')
+  try {
+    accessSync(file, constants.R_OK)
+  } catch (err) {
+    throw new SiemError('SIEM_ERR_CLI_USAGE', `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, { value: file })
+  }
   if (values.protocol === 'tcp' || values.protocol === 'udp') {
     if (values.port === undefined) throw new SiemError('SIEM_ERR_CLI_USAGE', `--protocol ${values.protocol} needs --port`)
     const { sendCefFile } = await import('../ingest/cef/sender.js')
+    const target = `${values.protocol}://${values.host}:${values.port}`
     const result = await sendCefFile({
       file,
       protocol: values.protocol,
@@ -63,6 +69,12 @@ export async function runSend(args: string[]): Promise<number> {
       rebaseTime: values['rebase-time'],
       tls: values.tls,
       ...(values.rate === undefined ? {} : { ratePerSecond: positiveInteger('rate', values.rate) }),
+    }).catch((err: unknown) => {
+      const reason = (err as NodeJS.ErrnoException).code ?? (err instanceof Error ? err.message : String(err))
+      throw new SiemError('SIEM_ERR_CLI_SEND_FAILED', `sending to ${target} failed: ${reason}; is a CEF listener there?`, {
+        value: target,
+        cause: err,
+      })
     })
     process.stdout.write(JSON.stringify(result) + '\n')
     return 0
