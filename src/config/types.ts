@@ -85,6 +85,8 @@ export interface QueueConfig {
 
 export interface WriterConfig {
   batch_size: number
+  /** Largest insert when a backlog waits; at least batch_size. */
+  max_batch_size: number
   flush_interval: number
   concurrency: number
   retry_initial_delay: number

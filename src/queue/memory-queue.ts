@@ -22,6 +22,8 @@ interface Ticket {
 
 interface Waiter {
   maxItems: number
+  /** Largest batch handed out when more than maxItems wait. */
+  backlogItems: number
   /** Age of the oldest waiting item at which this taker accepts a partial batch. */
   maxWaitMs: number
   resolve: (batch: Batch | null) => void
@@ -102,10 +104,11 @@ export class MemoryQueue implements EventQueue {
     if (committed !== undefined) await committed
   }
 
-  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal): Promise<Batch | null> {
+  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal, backlogItems?: number): Promise<Batch | null> {
     if (signal?.aborted) return Promise.resolve(null)
     return new Promise((resolve) => {
-      const waiter: Waiter = { maxItems, maxWaitMs, resolve, timer: undefined, signal, onAbort: undefined }
+      const backlog = Math.max(maxItems, backlogItems ?? maxItems)
+      const waiter: Waiter = { maxItems, backlogItems: backlog, maxWaitMs, resolve, timer: undefined, signal, onAbort: undefined }
       if (signal !== undefined) {
         waiter.onAbort = () => this.#removeTaker(waiter, null)
         signal.addEventListener('abort', waiter.onAbort, { once: true })
@@ -301,7 +304,7 @@ export class MemoryQueue implements EventQueue {
       const oldest = (this.#waiting[this.#waitingHead] as Entry).enqueuedAt
       const due = oldest + taker.maxWaitMs - Date.now()
       if (count >= taker.maxItems || this.#draining || due <= 0) {
-        this.#removeTaker(taker, this.#cutBatch(taker.maxItems))
+        this.#removeTaker(taker, this.#cutBatch(count > taker.maxItems ? taker.backlogItems : taker.maxItems))
         continue
       }
       this.#armAgeTimer(due)

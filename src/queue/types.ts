@@ -55,9 +55,11 @@ export interface EventQueue {
    * Waits for a batch: resolves with up to `maxItems` items once that many are
    * waiting, or once the oldest waiting item is `maxWaitMs` old, or at once
    * when the queue is draining. Resolves with null when the queue is closed
-   * and empty, or when `signal` aborts.
+   * and empty, or when `signal` aborts. When more than `maxItems` wait, the
+   * batch takes up to `backlogItems` of them (default `maxItems`), so a
+   * backlog goes out in fewer, larger inserts.
    */
-  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal): Promise<Batch | null>
+  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal, backlogItems?: number): Promise<Batch | null>
   /** Marks a taken batch as stored in ClickHouse; its items leave the queue. */
   commit(batchId: string): Promise<void>
   /** Starts draining: from now on `take` returns what waits without delay. */

@@ -85,7 +85,7 @@ export class BatchWriter {
   async #run(worker: number): Promise<void> {
     const signal = this.#stop.signal
     while (!signal.aborted) {
-      const batch = await this.#queue.take(this.#config.batch_size, this.#config.flush_interval, signal)
+      const batch = await this.#queue.take(this.#config.batch_size, this.#config.flush_interval, signal, this.#config.max_batch_size)
       if (batch === null) return
       try {
         await this.#guarded('store', batch, worker, () => this.#store(batch))

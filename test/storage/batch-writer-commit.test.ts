@@ -19,7 +19,7 @@ const QUEUE: QueueConfig = {
   spool: { dir: '', segment_size: 0, max_bytes: 0, fsync: false, group_commit_delay: 0 },
 }
 
-const WRITER: WriterConfig = { batch_size: 2, flush_interval: 10, concurrency: 1, retry_initial_delay: 1, retry_max_delay: 5 }
+const WRITER: WriterConfig = { batch_size: 2, max_batch_size: 2, flush_interval: 10, concurrency: 1, retry_initial_delay: 1, retry_max_delay: 5 }
 
 /** A memory queue whose commit fails the first `failures` times, as a spool that cannot write would. */
 class FlakyCommitQueue extends MemoryQueue {
@@ -87,5 +87,18 @@ test('failing commit is retried, writer keeps going', async () => {
   await queue.enqueue(items(2), { ack: 'memory' })
   await until(() => queue.commits === 2, 'second batch committed by the same worker')
   assert.equal(queue.stats().depthEvents, 0)
+  assert.equal(await writer.stop(1000), true)
+})
+
+test('backlog goes out in larger batches', async () => {
+  const queue = new FlakyCommitQueue(0)
+  const sink = new CountingSink()
+  const config = { ...WRITER, batch_size: 2, max_batch_size: 5 }
+  await queue.enqueue(items(12), { ack: 'memory' })
+  const writer = new BatchWriter({ config, queue, sink, metrics: new WriterMetrics(new Registry()), logger: pino({ level: 'silent' }) })
+  writer.start()
+  await until(() => queue.stats().depthEvents === 0, 'backlog stored')
+  // 12 waiting rows with a trigger of 2 and a backlog limit of 5: 5, 5, then the last 2.
+  assert.equal(sink.tokens.length, 3)
   assert.equal(await writer.stop(1000), true)
 })

@@ -98,6 +98,8 @@ const MIN_SEGMENT_BYTES = 4096
 
 interface Taker {
   maxItems: number
+  /** Largest batch sealed when more than maxItems wait. */
+  backlogItems: number
   maxWaitMs: number
   signal: AbortSignal | undefined
   onAbort: (() => void) | undefined
@@ -398,11 +400,13 @@ export class SpoolQueue implements EventQueue {
     for (const item of items) this.residentBytes += item.bytes
   }
 
-  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal): Promise<Batch | null> {
+  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal, backlogItems?: number): Promise<Batch | null> {
     if (this.state === 'closing' || this.state === 'closed' || signal?.aborted === true) return Promise.resolve(null)
     return new Promise((resolve) => {
+      const limit = Math.max(1, Math.floor(maxItems))
       const taker: Taker = {
-        maxItems: Math.max(1, Math.floor(maxItems)),
+        maxItems: limit,
+        backlogItems: Math.max(limit, Math.floor(backlogItems ?? limit)),
         maxWaitMs: Math.max(0, maxWaitMs),
         signal,
         onAbort: undefined,
@@ -448,7 +452,7 @@ export class SpoolQueue implements EventQueue {
       const due = this.draining || Date.now() - this.ready.peek()!.enqueuedAt >= taker.maxWaitMs
       if (!full && !(due && this.refilling === null)) break
       this.takers.shift()
-      this.seal(taker, this.ready.shift(Math.min(waiting, taker.maxItems)))
+      this.seal(taker, this.ready.shift(Math.min(waiting, waiting > taker.maxItems ? taker.backlogItems : taker.maxItems)))
     }
     this.scheduleTakeTimer()
   }
