@@ -182,9 +182,6 @@ function checkConsistency(config: Config): string[] {
     const problem = unreadableFile(caPath)
     if (problem !== undefined) problems.push(`storage.server.ca_path=${JSON.stringify(caPath)}: ${problem}`)
   }
-  if (config.writer.max_batch_size < config.writer.batch_size) {
-    problems.push(`writer.max_batch_size=${config.writer.max_batch_size}: must be at least writer.batch_size (${config.writer.batch_size})`)
-  }
   const keyNames = new Map<string, string>()
   for (const [index, key] of config.auth.api_keys.entries()) {
     const hash = key.sha256.toLowerCase()

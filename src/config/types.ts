@@ -85,7 +85,7 @@ export interface QueueConfig {
 
 export interface WriterConfig {
   batch_size: number
-  /** Largest insert when a backlog waits; at least batch_size. */
+  /** Largest insert when a backlog waits; batch_size when that is larger. */
   max_batch_size: number
   flush_interval: number
   concurrency: number

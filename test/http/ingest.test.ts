@@ -195,7 +195,10 @@ describe('HTTP ingest of 10,000 events', () => {
     assert.equal(critical?.c, '3000', 'severities 8, 9 and 10 are copied')
 
     const batches = (await metricValue(app.url, 'siem_writer_batches_total')) - batchesBefore
-    assert.ok(batches >= 10, `10,000 events in ${batches} batches`)
+    // Batches start at writer.batch_size (1000) rows and take up to
+    // writer.max_batch_size (10,000) when a backlog waits, so 10,000 events
+    // arrive in at least one insert and at most one per request and a few more.
+    assert.ok(batches >= 1, `10,000 events in ${batches} batches`)
     assert.ok(batches <= 40, `10,000 events in ${batches} batches`)
   })
 
