@@ -8,7 +8,7 @@ import type { DatasetJob, DatasetMessage } from '../workers/dataset-worker.js'
 import { EventGenerator } from '../model/js-generator.js'
 import { readTableStorage, totalStoredBytes } from './storage.js'
 
-export type QueryName = 'hourly_counts' | 'top_actions' | 'free_text' | 'actor_lookup' | 'deep_page' | 'rollup_aggregate'
+export type QueryName = 'hourly_counts' | 'top_actions' | 'free_text' | 'actor_lookup' | 'deep_page' | 'rollup_aggregate' | 'rollup_query_on_events'
 
 export interface QueryFigures {
   name: QueryName
@@ -143,6 +143,16 @@ function sqlQueries(context: RunContext, server: RunningServer): QuerySpec[] {
             `WHERE ${tenantClause(repeat)} AND hour >= toStartOfHour(now() - INTERVAL 24 HOUR) GROUP BY hour, action ORDER BY hour, action`,
         ),
     },
+    {
+      name: 'rollup_query_on_events',
+      description: 'the rollup_aggregate query computed from events instead, for comparison',
+      targetP95Ms: 300,
+      run: (repeat) =>
+        sql(
+          `SELECT toStartOfHour(timestamp) AS hour, action, count() AS events, max(severity) AS severity_max FROM events ` +
+            `WHERE ${tenantClause(repeat)} AND timestamp >= toStartOfHour(now() - INTERVAL 24 HOUR) GROUP BY hour, action ORDER BY hour, action`,
+        ),
+    },
   ]
 }
 
@@ -239,6 +249,18 @@ async function apiQueries(context: RunContext, server: RunningServer): Promise<Q
           tenant: tenantOf(repeat),
           time_range: range,
           source: 'auto',
+          aggregations: [{ type: 'group_by', fields: ['action', 'outcome'], limit: 100 }],
+        }),
+    },
+    {
+      name: 'rollup_query_on_events',
+      description: 'the rollup_aggregate query with source events, to compare the rollup against the table it summarizes',
+      targetP95Ms: 300,
+      run: (repeat) =>
+        aggregate({
+          tenant: tenantOf(repeat),
+          time_range: range,
+          source: 'events',
           aggregations: [{ type: 'group_by', fields: ['action', 'outcome'], limit: 100 }],
         }),
     },
