@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { loadMigrations } from '../../src/storage/migrator.js'
+import { CORPUS_ACTION_COUNTS } from '../cef/corpus-fixture.js'
 import { packageRoot } from '../../src/support/paths.js'
 
 /**
@@ -17,24 +18,6 @@ import { packageRoot } from '../../src/support/paths.js'
 const CLI = join(packageRoot, 'dist', 'src', 'cli', 'main.js')
 const CORPUS = join(packageRoot, 'test', 'fixtures', 'openssh-2k.events.ndjson')
 
-/** Counts by action of the corpus (test/fixtures/README.md). */
-const COUNTS_BY_ACTION: Record<string, number> = {
-  'auth.failure': 523,
-  'auth.pam_failure': 504,
-  'session.disconnected': 468,
-  'auth.invalid_user': 225,
-  'auth.unknown_user': 135,
-  'network.reverse_dns_mismatch': 85,
-  'session.closed': 34,
-  'network.scan': 10,
-  'auth.retry_limit': 7,
-  'auth.lockout': 3,
-  'system.event': 2,
-  'auth.login': 1,
-  'session.created': 1,
-  'session.terminated': 1,
-  'session.error': 1,
-}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'siem-cli-corpus-'))
 
@@ -157,7 +140,7 @@ describe('OpenSSH corpus through the CLI', () => {
     const byAction = await sqlRows(server, 'SELECT action, count() AS c FROM events GROUP BY action')
     assert.deepEqual(
       Object.fromEntries(byAction.map((row) => [row['action'], Number(row['c'])])),
-      COUNTS_BY_ACTION,
+      CORPUS_ACTION_COUNTS,
     )
   })
 
