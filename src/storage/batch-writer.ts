@@ -32,8 +32,9 @@ class WriterStopped extends Error {}
  * A retriable failure is retried with capped exponential backoff and
  * jitter, without limit: a batch is never dropped. A failure caused by the
  * rows themselves is narrowed down by splitting the batch in halves until the
- * bad rows are alone; those go to quarantine as `storage_rejected` and the
- * rest is stored.
+ * bad rows are alone. Those go to quarantine as `storage_rejected`, and the
+ * rest is stored. A quarantine row that ClickHouse rejects in turn is logged
+ * with its batch id and dropped, because no table is left to keep it.
  */
 export class BatchWriter {
   readonly #config: WriterConfig
@@ -145,7 +146,7 @@ export class BatchWriter {
         this.#metrics.rowsWritten.inc({ table: 'events_quarantine' }, quarantine.length - rejected.length)
         if (rejected.length > 0) {
           this.#metrics.rowsFailed.inc({ table: 'events_quarantine' }, rejected.length)
-          this.#logger.error({ batch_id: batch.id, rows: rejected.length, reason: rejected[0]?.message }, 'quarantine rows refused by ClickHouse; dropped')
+          this.#logger.error({ batch_id: batch.id, rows: rejected.length, reason: rejected[0]?.message }, 'ClickHouse rejected quarantine rows; they are dropped')
         }
       }
     } finally {
@@ -163,7 +164,7 @@ export class BatchWriter {
     if (outcome === undefined) return []
     if (rows.length === 1) return [{ row: rows[0] as object, message: outcome }]
     const middle = Math.ceil(rows.length / 2)
-    this.#logger.warn({ batch_id: batchId, table, rows: rows.length, reason: outcome }, 'ClickHouse refused rows of a batch; splitting it to find them')
+    this.#logger.warn({ batch_id: batchId, table, rows: rows.length, reason: outcome }, 'ClickHouse rejected rows of a batch; splitting it to find them')
     const left = await this.#insertNarrowing(table, rows.slice(0, middle), `${token}/0`, batchId)
     const right = await this.#insertNarrowing(table, rows.slice(middle), `${token}/1`, batchId)
     return [...left, ...right]
@@ -172,7 +173,7 @@ export class BatchWriter {
   async #insertRetrying(table: TargetTable, rows: readonly object[], token: string, batchId: string): Promise<void> {
     const outcome = await this.#attempt(table, rows, token, batchId)
     if (outcome !== undefined) {
-      this.#logger.error({ batch_id: batchId, table, rows: rows.length, reason: outcome }, 'ClickHouse refused rows; dropped')
+      this.#logger.error({ batch_id: batchId, table, rows: rows.length, reason: outcome }, 'ClickHouse rejected quarantine rows; they are dropped')
     }
   }
 
