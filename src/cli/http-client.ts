@@ -28,7 +28,7 @@ export async function postJson(url: string, body: unknown, apiKey: string | unde
   if (!response.ok) {
     const error = (parsed as { error?: { message?: string; code?: string } }).error
     const message = error?.message ?? text.slice(0, 500)
-    throw new SiemError('SIEM_ERR_HTTP_BAD_REQUEST', `${url} answered ${response.status}: ${message}${error?.code ? ` [${error.code}]` : ''}`, {
+    throw new SiemError('SIEM_ERR_HTTP_BAD_REQUEST', `${url} responded ${response.status}: ${message}${error?.code ? ` [${error.code}]` : ''}`, {
       value: response.status,
     })
   }

@@ -104,7 +104,7 @@ export interface SendNdjsonOptions {
   maxRetries: number
 }
 
-/** Posts an NDJSON file to /v1/events in batches, retrying 429 and 503 answers. */
+/** Posts an NDJSON file to /v1/events in batches, retrying 429 and 503 responses. */
 export async function sendNdjson(options: SendNdjsonOptions): Promise<SendSummary> {
   let lines = readFileSync(options.file, 'utf8').split('\n').map((line) => line.replace(/\r$/, '')).filter((line) => line.trim() !== '')
   if (options.rebaseTime) lines = rebaseEventLines(lines)
@@ -139,7 +139,7 @@ async function postBatch(endpoint: string, body: string, options: SendNdjsonOpti
     try {
       response = await fetch(endpoint, { method: 'POST', headers, body })
     } catch (err) {
-      process.stderr.write(`siem send: ${endpoint} did not answer (${err instanceof Error ? err.message : String(err)}); retrying\n`)
+      process.stderr.write(`siem send: ${endpoint} did not respond (${err instanceof Error ? err.message : String(err)}); retrying\n`)
       await new Promise((resolve) => setTimeout(resolve, 1000))
       continue
     }
@@ -151,7 +151,7 @@ async function postBatch(endpoint: string, body: string, options: SendNdjsonOpti
     }
     const answer = JSON.parse(text) as Partial<IngestAnswer> & { error?: { message?: string } }
     if (response.status >= 400 && answer.accepted === undefined) {
-      process.stderr.write(`siem send: ${endpoint} answered ${response.status}: ${answer.error?.message ?? text.slice(0, 300)}\n`)
+      process.stderr.write(`siem send: ${endpoint} responded ${response.status}: ${answer.error?.message ?? text.slice(0, 300)}\n`)
       return undefined
     }
     return { accepted: answer.accepted ?? 0, quarantined: answer.quarantined ?? 0, duplicates: answer.duplicates ?? 0 }

@@ -10,11 +10,11 @@ export interface StorageCheck {
   error?: string
 }
 
-/** What the operations routes read from the running service. */
+/** Read-only view of the running service, for the operations routes. */
 export interface OpsSource {
   queueStats(): QueueStats
   checkStorage(): Promise<StorageCheck>
-  /** True once migrations ran and storage answered. */
+  /** True once migrations ran and storage responded. */
   ready(): boolean
   /** True while the writer's latest insert failed. */
   writerFailing(): boolean

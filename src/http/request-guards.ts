@@ -43,11 +43,11 @@ export function registerRequestGuards(app: FastifyInstance, auth: ApiKeyAuth): v
       }
       const origin = request.headers.origin
       if (origin !== undefined && origin !== 'null' && !isLoopbackHost(hostnameOf(origin))) {
-        throw new SiemError('SIEM_ERR_AUTH_FORBIDDEN', `cross-origin request from ${origin.slice(0, 100)} refused`, {
+        throw new SiemError('SIEM_ERR_AUTH_FORBIDDEN', `cross-origin request from ${origin.slice(0, 100)} rejected; without API keys only loopback origins are allowed`, {
           value: origin.slice(0, 100),
         })
       }
-      if (origin === 'null') throw new SiemError('SIEM_ERR_AUTH_FORBIDDEN', 'request from an opaque origin refused')
+      if (origin === 'null') throw new SiemError('SIEM_ERR_AUTH_FORBIDDEN', 'request from an opaque origin (Origin: null) rejected')
     }
     if (!request.url.startsWith('/v1/')) return
     if (!auth.open) auth.identify(request.headers['x-api-key'])

@@ -78,8 +78,8 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  // Errors are logged once, by the error handler or the route that answered;
-  // this line only records the request.
+  // Errors are logged once, by the error handler or by the route that sent
+  // the response, so this line only records the request.
   app.addHook('onResponse', async (request, reply) => {
     const fields = { method: request.method, url: request.url, status: reply.statusCode, duration_ms: Math.round(reply.elapsedTime) }
     request.log.debug(fields, 'request done')
@@ -89,7 +89,7 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const siemError = toSiemError(err)
     if (siemError.retryAfterSeconds !== undefined) {
-      // A full queue or spool answers every request the same way while it lasts.
+      // A full queue or spool rejects every request the same way while it lasts.
       backpressureLog.warn(request.log, siemError.code, { error_code: siemError.code, status: siemError.statusCode }, siemError.message)
     } else if (siemError.statusCode >= 500) {
       request.log.error({ err, error_code: siemError.code, url: request.url }, 'request failed')

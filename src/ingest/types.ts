@@ -39,7 +39,7 @@ export interface IngestResult {
   errors: CandidateError[]
 }
 
-/** What a listener needs from the pipeline: validate, quarantine, enqueue. */
+/** The pipeline as a listener uses it: validate, quarantine, enqueue. */
 export interface Ingestor {
   /**
    * Validates the candidates, enqueues valid ones as events and invalid ones

@@ -13,7 +13,7 @@ export type OverflowPolicy = 'reject' | 'drop_oldest' | 'block'
 
 export interface EnqueueOptions {
   ack: AckMode
-  /** Request id or listener name, for the logs of whoever enqueues. */
+  /** Request id or listener name, written into the queue's log lines. */
   origin?: string
 }
 
@@ -38,17 +38,18 @@ export interface QueueStats {
 }
 
 /**
- * The queue between ingest and the batch writer. Ingest sees only
- * `enqueue`; the writer sees `take`, `commit` and `release`. A memory queue
- * and the disk spool both implement it.
+ * The queue between ingest and the batch writer. Ingest calls only
+ * `enqueue`, and the writer calls `take` and `commit`. A memory queue and
+ * the disk spool both implement it.
  *
- * Errors from `enqueue` are SiemErrors: SIEM_ERR_QUEUE_FULL (reject policy),
+ * Errors from `enqueue` are SiemErrors. SIEM_ERR_QUEUE_FULL (reject policy),
  * SIEM_ERR_QUEUE_TIMEOUT (block policy timed out), SIEM_ERR_QUEUE_CLOSED,
- * SIEM_ERR_SPOOL_FULL and SIEM_ERR_SPOOL_WRITE (disk spool); each carries
- * `retryAfterSeconds`.
+ * SIEM_ERR_SPOOL_FULL and SIEM_ERR_SPOOL_WRITE (disk spool) carry
+ * `retryAfterSeconds`. SIEM_ERR_INGEST_BATCH_TOO_LARGE (a request larger than
+ * the whole memory queue) carries none, because retrying cannot succeed.
  */
 export interface EventQueue {
-  /** Opens the queue; a disk spool replays what it holds first. Safe to call twice. */
+  /** Opens the queue. A disk spool replays the events it contains first. Safe to call twice. */
   start(): Promise<void>
   enqueue(items: QueueItem[], options: EnqueueOptions): Promise<void>
   /**
