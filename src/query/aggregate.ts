@@ -19,7 +19,7 @@ export const SEVERITY_BANDS = [
 
 const SEVERITY_BAND_SQL = "multiIf(severity <= 3, 'low', severity <= 5, 'medium', severity <= 7, 'high', 'critical')"
 
-/** Which tables answered one aggregation. */
+/** Tables an aggregation was read from. */
 export type AnsweredFrom = 'events' | 'rollup' | 'rollup+events'
 
 export interface AggregationResult {
@@ -59,7 +59,7 @@ export function splitForRollup(range: TimeRange): { rollup: TimeRange | undefine
   return { rollup: { start: first, end: last }, edges }
 }
 
-/** True when the hourly rollup holds what the aggregation needs: its dimensions, and hour-sized buckets. */
+/** True when the hourly rollup contains what the aggregation needs: its dimensions, and hour-sized buckets. */
 function aggregationFitsRollup(aggregation: Aggregation): boolean {
   const inRollup = (field: FieldRef): boolean => field.type === 'column' && field.spec.inRollup === true
   switch (aggregation.type) {
@@ -77,7 +77,7 @@ function aggregationFitsRollup(aggregation: Aggregation): boolean {
   }
 }
 
-/** Picks the parts that answer one aggregation. */
+/** Picks the tables and time parts one aggregation is read from. */
 function planParts(request: AggregateRequest, aggregation: Aggregation, range: TimeRange): Part[] {
   const fits = request.text === undefined && filtersFitRollup(request.filters) && aggregationFitsRollup(aggregation)
   if (request.source === 'rollup') {

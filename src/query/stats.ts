@@ -12,7 +12,7 @@ export interface StatsResult {
   actions: unknown
   outcomes: unknown
   products: unknown
-  /** Which tables answered each part: see AnsweredFrom. */
+  /** Tables each part was read from, as in AnsweredFrom. */
   sources: Record<string, string>
 }
 
