@@ -109,7 +109,7 @@ export const configSchema: Schema = {
       max_batch_size: integer(1000, 1, 100000),
       max_payload_size: size('10MiB'),
       ack_mode: oneOf('durable', ['memory', 'durable', 'committed']),
-      dedup_window_events: integer(500_000, 0, 100_000_000),
+      dedup_window_events: integer(500_000, 0, 20_000_000),
       dedup_window: duration('10m'),
       max_quarantine_raw: size('64KiB'),
     }),

@@ -88,13 +88,12 @@ export class IngestPipeline implements Ingestor {
       // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
       // The window is per tenant: another tenant's id must neither drop this event nor be revealed by it.
       if (this.#recent.enabled && hasClientEventId(candidate.value)) {
-        const key = `${context.tenantId}/${id}`
-        if (this.#recent.has(key, now) || claimed.has(key)) {
+        if (this.#recent.has(context.tenantId, id, now) || claimed.has(id)) {
           result.duplicates++
           result.eventIds.push(id)
           continue
         }
-        claimed.add(key)
+        claimed.add(id)
       }
       items.push({ table: 'events', row: validation.row })
       result.eventIds.push(id)
@@ -106,11 +105,11 @@ export class IngestPipeline implements Ingestor {
     this.#metrics.received.inc({ source }, candidates.length)
     // Ids are claimed before the enqueue, so a concurrent re-send of the same
     // request sees them, and released again if the queue refuses the request.
-    for (const key of claimed) this.#recent.add(key, now)
+    for (const id of claimed) this.#recent.add(context.tenantId, id, now)
     try {
       await this.#queue.enqueue(items, { ack: context.ack, origin: context.requestId })
     } catch (err) {
-      for (const key of claimed) this.#recent.delete(key)
+      for (const id of claimed) this.#recent.delete(context.tenantId, id)
       const reason = (err as { code?: string }).code ?? 'enqueue_failed'
       this.#metrics.rejected.inc({ source, reason }, candidates.length)
       throw err
