@@ -6,6 +6,7 @@ import type { FixedRateResult } from '../stages/fixed-rate.js'
 import type { QueriesResult } from '../stages/queries.js'
 import type { SoakResult } from '../stages/soak.js'
 import type { StorageResult } from '../stages/storage.js'
+import type { MemorySample } from '../support/memory-probe.js'
 import type { ProfileSummary } from './profile.js'
 import type { BenchResults, StageOutcome, TargetCheck } from './results.js'
 
@@ -110,6 +111,32 @@ function soakSection(soak: SoakResult): string {
       ['sampled ids missing', `${soak.sampled_ids_missing} of ${soak.sampled_ids}`],
       ['acknowledgement p99', `${n(soak.ack_ms.p99, 1)} ms`],
     ],
+  ) + memoryTable(soak)
+}
+
+/** RSS by part at the first reading after warm-up and at the last one. */
+function memoryTable(soak: SoakResult): string {
+  const after = soak.memory_over_time.filter((sample) => sample.t >= soak.warm_up_s)
+  const first = after[0]
+  const last = after[after.length - 1]
+  if (first === undefined || last === undefined || first === last) return ''
+  const row = (label: string, pick: (sample: MemorySample) => number, unit = ' MiB'): string[] => {
+    const grown = pick(last) - pick(first)
+    return [label, `${n(pick(first), 1)}${unit}`, `${n(pick(last), 1)}${unit}`, `${grown >= 0 ? '+' : ''}${n(grown, 1)}${unit}`]
+  }
+  return (
+    '\n\n' +
+    table(
+      ['memory by part', `at ${n(first.t, 0)} s`, `at ${n(last.t, 0)} s`, 'change'],
+      [
+        row('RSS', (sample) => sample.rss_mib),
+        row('V8 heap used', (sample) => sample.heap_used_mib),
+        row('V8 heap reserved', (sample) => sample.heap_total_mib),
+        row('outside the V8 heap (Buffers)', (sample) => sample.external_mib),
+        row('ClickHouse memory tracker', (sample) => sample.clickhouse_tracked_mib),
+        row('active / outdated parts', (sample) => sample.active_parts + sample.outdated_parts, ''),
+      ],
+    )
   )
 }
 

@@ -3,6 +3,7 @@ import { runSql } from '../support/http.js'
 import { prepareLoad } from '../support/load.js'
 import { DRAIN_CAP_MS, quietPeriodMs } from '../support/drain.js'
 import { CountPoller } from '../support/poll.js'
+import { MemoryProbe, type MemorySample } from '../support/memory-probe.js'
 import { ResourceMeter, type RssSample } from '../support/resource-meter.js'
 import { linearSlope, round, summarize, type Distribution } from '../support/stats.js'
 
@@ -39,6 +40,8 @@ export interface SoakResult {
   elapsed_s: number
   /** RSS over the whole soak, one sample every 10 s. */
   rss_mib_over_time: Array<{ t: number; mib: number }>
+  /** RSS by part every 10 s: V8 heap, memory outside the heap, the engine's tracker and its parts. */
+  memory_over_time: MemorySample[]
 }
 
 const MIB = 2 ** 20
@@ -63,6 +66,14 @@ export async function runSoak(context: RunContext, server: RunningServer): Promi
   })
   context.progress(`soak: ${soakRate} events/s for ${soakSeconds} s`)
   const meter = new ResourceMeter(server.process.pid)
+  const probe = new MemoryProbe(server, context.adminKey, (sample) => {
+    if (sample.t % 60 < 10) {
+      context.progress(
+        `soak memory at ${Math.round(sample.t)} s: RSS ${sample.rss_mib} MiB, V8 heap ${sample.heap_used_mib} of ${sample.heap_total_mib} MiB ${JSON.stringify(sample.heap_space_total_mib)}, ` +
+          `outside it ${sample.external_mib} MiB, ClickHouse ${sample.clickhouse_tracked_mib} MiB, parts ${sample.active_parts} active ${sample.outdated_parts} outdated`,
+      )
+    }
+  })
   const report = await load.start()
   const countQuery = `SELECT count() AS n FROM events WHERE startsWith(source_instance_id, '${prefix}')`
   const poller = new CountPoller(server, context.adminKey, countQuery, 500)
@@ -70,6 +81,7 @@ export async function runSoak(context: RunContext, server: RunningServer): Promi
   const allStored = await poller.waitFor(report.acceptedEvents, quietPeriodMs(), DRAIN_CAP_MS)
   await poller.stop()
   const resources = meter.stop()
+  const memory = probe.stop()
   const stored = poller.latest?.count ?? 0
   const drainS = allStored === undefined ? undefined : round((allStored.atMs - report.finishedAtMs) / 1000, 1)
 
@@ -111,6 +123,7 @@ export async function runSoak(context: RunContext, server: RunningServer): Promi
     other_cpu_seconds: ResourceMeter.otherCpuSeconds(resources, report.cpuSeconds),
     elapsed_s: resources.elapsed_s,
     rss_mib_over_time: everyTenSeconds(resources.rss_samples),
+    memory_over_time: memory,
   }
   context.progress(
     `soak: RSS slope ${result.rss_slope_mib_per_min} MiB/min, ${result.stored_events} of ${result.accepted_events} events stored, ` +

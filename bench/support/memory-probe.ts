@@ -1,0 +1,102 @@
+import type { RunningServer } from '../context.js'
+import { runSql } from './http.js'
+import { rssBytes } from './proc-stats.js'
+import { round } from './stats.js'
+
+/** One reading of where the server's memory sits, in MiB. */
+export interface MemorySample {
+  /** Seconds since the probe started. */
+  t: number
+  rss_mib: number
+  /** V8 heap in use and reserved, from the server's own /metrics. */
+  heap_used_mib: number
+  heap_total_mib: number
+  /** Memory V8 objects hold outside the heap (Buffers among them). */
+  external_mib: number
+  /** Reserved MiB of each V8 heap space that holds any (old, new, large_object and so on). */
+  heap_space_total_mib: Record<string, number>
+  /** What the embedded ClickHouse engine's memory tracker counts. */
+  clickhouse_tracked_mib: number
+  active_parts: number
+  /** Parts merged away but not yet deleted; they keep their index in memory until then. */
+  outdated_parts: number
+}
+
+const MIB = 2 ** 20
+const PROM_LINE = /^(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes) (\S+)$/gm
+const SPACE_LINE = /^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)$/gm
+
+/**
+ * Reads the server's memory by part every `intervalMs`: RSS from /proc,
+ * the V8 figures from /metrics and the engine's tracker and part counts
+ * through /v1/sql. A growing RSS can then be put down to JavaScript or to
+ * the engine.
+ */
+export class MemoryProbe {
+  readonly samples: MemorySample[] = []
+  readonly #server: RunningServer
+  readonly #adminKey: string
+  readonly #startedAt = performance.now()
+  readonly #timer: NodeJS.Timeout
+  #busy = false
+
+  readonly #report: ((sample: MemorySample) => void) | undefined
+
+  /** `report` sees each reading as it is taken. */
+  constructor(server: RunningServer, adminKey: string, report?: (sample: MemorySample) => void, intervalMs = 10_000) {
+    this.#server = server
+    this.#adminKey = adminKey
+    this.#report = report
+    void this.#sample()
+    this.#timer = setInterval(() => void this.#sample(), intervalMs)
+    this.#timer.unref()
+  }
+
+  async #sample(): Promise<void> {
+    if (this.#busy) return
+    this.#busy = true
+    try {
+      const t = round((performance.now() - this.#startedAt) / 1000)
+      const [metrics, engine] = await Promise.all([
+        this.#server.http.send({ method: 'GET', path: '/metrics', timeoutMs: 10_000 }),
+        runSql<{ tracked: string; active: string; outdated: string }>(
+          this.#server.http,
+          "SELECT (SELECT value FROM system.metrics WHERE metric = 'MemoryTracking') AS tracked, " +
+            "(SELECT count() FROM system.parts WHERE active) AS active, " +
+            "(SELECT count() FROM system.parts WHERE NOT active) AS outdated",
+          this.#adminKey,
+        ),
+      ])
+      const v8 = new Map<string, number>()
+      for (const match of metrics.body.matchAll(PROM_LINE)) v8.set(match[1] ?? '', Number(match[2]))
+      const spaces: Record<string, number> = {}
+      for (const match of metrics.body.matchAll(SPACE_LINE)) {
+        const bytes = Number(match[2])
+        if (bytes > 0) spaces[match[1] ?? ''] = round(bytes / MIB, 1)
+      }
+      const row = engine.rows[0]
+      const sample: MemorySample = {
+        t,
+        rss_mib: round(rssBytes(this.#server.process.pid) / MIB, 1),
+        heap_used_mib: round((v8.get('nodejs_heap_size_used_bytes') ?? Number.NaN) / MIB, 1),
+        heap_total_mib: round((v8.get('nodejs_heap_size_total_bytes') ?? Number.NaN) / MIB, 1),
+        external_mib: round((v8.get('nodejs_external_memory_bytes') ?? Number.NaN) / MIB, 1),
+        heap_space_total_mib: spaces,
+        clickhouse_tracked_mib: round(Number(row?.tracked ?? Number.NaN) / MIB, 1),
+        active_parts: Number(row?.active ?? Number.NaN),
+        outdated_parts: Number(row?.outdated ?? Number.NaN),
+      }
+      this.samples.push(sample)
+      this.#report?.(sample)
+    } catch {
+      // A busy or exiting server misses a reading; the next one comes on schedule.
+    } finally {
+      this.#busy = false
+    }
+  }
+
+  stop(): MemorySample[] {
+    clearInterval(this.#timer)
+    return this.samples
+  }
+}
