@@ -26,13 +26,23 @@ export class ClickHouseRowSink implements RowSink {
     this.#client = client
   }
 
+  /**
+   * Inserts the rows as JSONEachRow text. The text of each row comes from
+   * `rowJson`, which the disk spool has usually computed already. The
+   * client's `insert` would serialize every row object again, so the text
+   * goes as the body of an `exec`.
+   */
   async insert(table: TargetTable, rows: readonly object[], token: string, signal?: AbortSignal): Promise<void> {
-    await this.#client.insert({
-      table,
-      values: rows as object[],
-      format: 'JSONEachRow',
+    let text = ''
+    for (const row of rows) text += `${rowJson(row)}\n`
+    const result = await this.#client.exec({
+      query: `INSERT INTO ${table} FORMAT JSONEachRow`,
+      // One string chunk: the embedded connection uses it as it is, and HTTP writes it as UTF-8.
+      values: Readable.from([text]),
       clickhouse_settings: { ...INSERT_SETTINGS, insert_deduplication_token: token },
       ...(signal === undefined ? {} : { abort_signal: signal }),
     })
+    // The response to an INSERT has an empty body. Reading it to the end frees the connection.
+    for await (const chunk of result.stream) void chunk
   }
 }

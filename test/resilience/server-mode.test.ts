@@ -93,6 +93,19 @@ describe('server mode end to end', () => {
     assert.deepEqual(((await sql.json()) as { rows: unknown[] }).rows, [{ n: '200' }])
   })
 
+  test('stores text beyond ASCII unchanged', async () => {
+    const database = 'siem_utf8'
+    const direct = stack.directTo(database)
+    const app = await startServerModeApp(database)
+    // Two-, three- and four-byte UTF-8, and characters JSON must escape.
+    const target = 'Zürich サーバー 🔐 "quoted" back\\slash\ttab'
+    const [event] = makeEvents(1, 'server_utf8')
+    const reply = await post(app.url, [{ ...event, target }], 'committed')
+    assert.equal(reply.status, 200)
+    const [stored] = await rows<{ target: string }>(direct, `SELECT target FROM events WHERE event_id = '${event?.event_id}'`)
+    assert.equal(stored?.target, target)
+  })
+
   test('second start skips applied migrations', async () => {
     const database = 'siem_e2e'
     const direct = stack.directTo(database)
