@@ -61,55 +61,60 @@ export class IngestPipeline implements Ingestor {
     const now = Date.now()
     const items: QueueItem[] = []
     const result: IngestResult = { accepted: 0, quarantined: 0, duplicates: 0, eventIds: [], errors: [] }
-    const claimed = new Set<string>()
+    const claimed: string[] = []
     const quarantineReasons: string[] = []
 
-    for (const [index, candidate] of candidates.entries()) {
-      if (candidate.kind === 'unparsable') {
-        items.push({ table: 'quarantine', row: this.quarantineRow(candidate.rawText, candidate.errorCode, candidate.errors, context) })
-        this.#recordErrors(result.errors, index, candidate.errors)
-        quarantineReasons.push(candidate.errorCode)
-        continue
-      }
-      // Serializing a parsed event back to text costs as much as parsing it,
-      // so it is done only when the text is needed: as `raw`, or for quarantine.
-      const value = candidate.value
-      const rawText = candidate.rawText ?? (() => rawTextOf(value))
-      const validation = this.#validator.validate({ value, rawText, tenantId: context.tenantId, receivedAt })
-      if (!validation.ok) {
-        const code = validation.errors[0]?.code ?? 'invalid_event'
-        const text = typeof rawText === 'string' ? rawText : rawText()
-        items.push({ table: 'quarantine', row: this.quarantineRow(text, code, validation.errors, context) })
-        this.#recordErrors(result.errors, index, validation.errors)
-        quarantineReasons.push(code)
-        continue
-      }
-      const id = validation.row.event_id
-      // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
-      // The window is per tenant: another tenant's id must neither drop this event nor be revealed by it.
-      if (this.#recent.enabled && hasClientEventId(candidate.value)) {
-        if (this.#recent.has(context.tenantId, id, now) || claimed.has(id)) {
-          result.duplicates++
-          result.eventIds.push(id)
+    // Ids are claimed as the events are read, so that a concurrent re-send of
+    // the same request finds them, and released if this request fails.
+    try {
+      for (const [index, candidate] of candidates.entries()) {
+        if (candidate.kind === 'unparsable') {
+          items.push({ table: 'quarantine', row: this.quarantineRow(candidate.rawText, candidate.errorCode, candidate.errors, context) })
+          this.#recordErrors(result.errors, index, candidate.errors)
+          quarantineReasons.push(candidate.errorCode)
           continue
         }
-        claimed.add(id)
+        // Serializing a parsed event back to text costs as much as parsing it,
+        // so it is done only when the text is needed: as `raw`, or for quarantine.
+        const value = candidate.value
+        const rawText = candidate.rawText ?? (() => rawTextOf(value))
+        const validation = this.#validator.validate({ value, rawText, tenantId: context.tenantId, receivedAt })
+        if (!validation.ok) {
+          const code = validation.errors[0]?.code ?? 'invalid_event'
+          const text = typeof rawText === 'string' ? rawText : rawText()
+          items.push({ table: 'quarantine', row: this.quarantineRow(text, code, validation.errors, context) })
+          this.#recordErrors(result.errors, index, validation.errors)
+          quarantineReasons.push(code)
+          continue
+        }
+        const id = validation.row.event_id
+        // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
+        // The window is per tenant: another tenant's id must neither drop this event nor be revealed by it.
+        if (this.#recent.enabled && hasClientEventId(candidate.value)) {
+          // A claim fails for an id seen before, in an earlier request or earlier in this one.
+          if (!this.#recent.claim(context.tenantId, id, now)) {
+            result.duplicates++
+            result.eventIds.push(id)
+            continue
+          }
+          claimed.push(id)
+        }
+        items.push({ table: 'events', row: validation.row })
+        result.eventIds.push(id)
+        result.accepted++
       }
-      items.push({ table: 'events', row: validation.row })
-      result.eventIds.push(id)
-      result.accepted++
+    } catch (err) {
+      this.#release(context.tenantId, claimed)
+      throw err
     }
     result.quarantined = quarantineReasons.length
 
     const source = context.listener
     this.#metrics.received.inc({ source }, candidates.length)
-    // Ids are claimed before the enqueue, so a concurrent re-send of the same
-    // request sees them, and released again if the queue refuses the request.
-    for (const id of claimed) this.#recent.add(context.tenantId, id, now)
     try {
       await this.#queue.enqueue(items, { ack: context.ack, origin: context.requestId })
     } catch (err) {
-      for (const id of claimed) this.#recent.delete(context.tenantId, id)
+      this.#release(context.tenantId, claimed)
       const reason = (err as { code?: string }).code ?? 'enqueue_failed'
       this.#metrics.rejected.inc({ source, reason }, candidates.length)
       throw err
@@ -118,6 +123,10 @@ export class IngestPipeline implements Ingestor {
     if (result.duplicates > 0) this.#metrics.duplicates.inc({ source }, result.duplicates)
     for (const reason of quarantineReasons) this.#metrics.quarantined.inc({ source, reason })
     return result
+  }
+
+  #release(tenantId: string, claimed: readonly string[]): void {
+    for (const id of claimed) this.#recent.delete(tenantId, id)
   }
 
   #recordErrors(target: CandidateError[], index: number, errors: FieldError[]): void {

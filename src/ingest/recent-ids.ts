@@ -59,6 +59,24 @@ export class RecentIds {
   }
 
   /**
+   * Adds `id` for `tenant` unless the window has it already, with one parse
+   * of the id. Returns false for an id seen within the window, which is then
+   * left as it was. An id that is not a UUID is not added and returns true.
+   */
+  claim(tenant: string, id: string, now: number = Date.now()): boolean {
+    if (!this.enabled || !this.#parse(id)) return true
+    const tenantNumber = this.#tenantNumber(tenant)
+    const existing = this.#lookup(this.#key, tenantNumber)
+    if (existing >= 0) {
+      const position = (this.#table[existing] as number) - 1
+      if (now - (this.#times[position] as number) <= this.#maxAgeMs) return false
+      this.#removeAt(existing)
+    }
+    this.#append(tenantNumber, now)
+    return true
+  }
+
+  /**
    * Adds `id` for `tenant` as of `now`. An id that is not a UUID is not
    * added, because four words cannot tell such ids apart and a false match
    * would drop an event.
@@ -68,6 +86,11 @@ export class RecentIds {
     const tenantNumber = this.#tenantNumber(tenant)
     const existing = this.#lookup(this.#key, tenantNumber)
     if (existing >= 0) this.#removeAt(existing)
+    this.#append(tenantNumber, now)
+  }
+
+  /** Appends the id in `#key` to the ring and the table, after making room. */
+  #append(tenantNumber: number, now: number): void {
     this.#evict(now)
     const position = (this.#head + this.#used) % this.#capacity
     this.#words.set(this.#key, position * 4)

@@ -20,6 +20,18 @@ test('recent ids remembers within the window', () => {
   assert.equal(ids.has(T, uuid(2), 500), false)
 })
 
+test('recent ids claim adds once', () => {
+  const ids = new RecentIds(10, 1000)
+  assert.equal(ids.claim(T, uuid(1), 0), true)
+  assert.equal(ids.claim(T, uuid(1), 500), false)
+  assert.equal(ids.claim('tenant-b', uuid(1), 500), true)
+  // A refused claim leaves the first time in place, so the id expires 1000 ms after it.
+  assert.equal(ids.claim(T, uuid(1), 1001), true)
+  assert.equal(ids.claim(T, 'not-a-uuid', 1002), true)
+  assert.equal(ids.claim(T, 'not-a-uuid', 1003), true)
+  assert.equal(ids.size, 2)
+})
+
 test('recent ids keeps each tenant apart', () => {
   const ids = new RecentIds(10, 60_000)
   ids.add('tenant-a', uuid(1), 0)
@@ -105,7 +117,7 @@ test('recent ids with zero entries is off', () => {
 })
 
 // The hash table moves entries back when one leaves a probe run. A mistake
-// there loses or invents ids only for some orders of adds and deletes, so a
+// there loses or invents ids only for some orders of adds, claims and deletes, so a
 // property test compares with the documented rule kept in a plain array.
 // That rule: a ring of at most `capacity` entries in the order added. A
 // deleted or re-added id leaves a removed entry, which keeps its place until
@@ -114,7 +126,7 @@ test('recent ids matches a plain ring', () => {
   const capacity = 8
   const maxAgeMs = 50
   const operation = fc.record({
-    kind: fc.constantFrom('add', 'add', 'delete', 'has'),
+    kind: fc.constantFrom('add', 'claim', 'delete', 'has'),
     tenant: fc.constantFrom('a', 'b'),
     id: fc.integer({ min: 0, max: 20 }),
     advance: fc.integer({ min: 0, max: 10 }),
@@ -125,20 +137,32 @@ test('recent ids matches a plain ring', () => {
       const ring: Array<{ key: string; at: number; live: boolean }> = []
       const liveEntry = (key: string) => ring.find((entry) => entry.live && entry.key === key)
       let now = 0
+      const makeRoom = () => {
+        for (;;) {
+          const oldest = ring[0]
+          if (oldest === undefined) return
+          if (oldest.live && ring.length < capacity && now - oldest.at <= maxAgeMs) return
+          ring.shift()
+        }
+      }
       for (const op of operations) {
         now += op.advance
         const key = `${op.tenant}/${op.id}`
         if (op.kind === 'add') {
           const existing = liveEntry(key)
           if (existing !== undefined) existing.live = false
-          for (;;) {
-            const oldest = ring[0]
-            if (oldest === undefined) break
-            if (oldest.live && ring.length < capacity && now - oldest.at <= maxAgeMs) break
-            ring.shift()
-          }
+          makeRoom()
           ring.push({ key, at: now, live: true })
           ids.add(op.tenant, uuid(op.id), now)
+        } else if (op.kind === 'claim') {
+          const existing = liveEntry(key)
+          const seen = existing !== undefined && now - existing.at <= maxAgeMs
+          if (!seen) {
+            if (existing !== undefined) existing.live = false
+            makeRoom()
+            ring.push({ key, at: now, live: true })
+          }
+          assert.equal(ids.claim(op.tenant, uuid(op.id), now), !seen, `claim ${key} at ${now}`)
         } else if (op.kind === 'delete') {
           const existing = liveEntry(key)
           if (existing !== undefined) existing.live = false
