@@ -70,6 +70,7 @@ function endToEndSection(result: EndToEndResult, ceiling: CeilingResult | undefi
       ['acknowledgement p50 / p99 / max', `${n(result.ack_ms.p50, 1)} / ${n(result.ack_ms.p99, 1)} / ${n(result.ack_ms.max, 1)} ms`],
       ['requests in flight, events a request', `${result.concurrency}, ${result.batch_events}`],
       ['429/503 answers, failed requests', `${n(result.refused_answers)}, ${n(result.failed_requests)}`],
+      ['writer inserts, rows an insert on average', `${n(result.writer_batches)}, ${n(result.writer_mean_batch_rows)}`],
       ['server CPU', `${n(r.server_cpu_seconds, 1)} s over ${n(r.elapsed_s, 1)} s (${n(r.server_cores, 2)} cores)`],
       ['server peak RSS', `${mib(r.server_peak_rss_bytes)}${r.peak_rss_is_stage_peak ? '' : ' (since process start)'}`],
       ['load generator CPU; other processes CPU', `${n(result.load_generator_cpu_seconds, 1)} s; ${n(result.other_cpu_seconds, 1)} s`],

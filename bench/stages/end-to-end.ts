@@ -27,6 +27,9 @@ export interface EndToEndResult {
   /** CPU seconds of processes outside the benchmark (server, load generator, poller) while the stage ran. */
   other_cpu_seconds: number
   resources: Omit<ResourceUse, 'rss_samples'>
+  /** Rows per insert the writer made, from the server's siem_writer_batch_size histogram. */
+  writer_batches: number
+  writer_mean_batch_rows: number
   visible_rows_over_time: CountSample[]
 }
 
@@ -62,6 +65,7 @@ export async function runEndToEnd(context: RunContext, server: RunningServer): P
   const allVisible = await poller.waitFor(report.acceptedEvents, quietPeriodMs(), DRAIN_CAP_MS)
   await poller.stop()
   const resources = meter.stop()
+  const batches = await writerBatches(server)
 
   const durationS = options.endToEndSeconds
   const visibleAtEnd = [...poller.samples].reverse().find((sample) => sample.atMs <= sendEndedAt)?.count ?? 0
@@ -86,12 +90,27 @@ export async function runEndToEnd(context: RunContext, server: RunningServer): P
     load_generator_cpu_seconds: round(report.cpuSeconds),
     other_cpu_seconds: ResourceMeter.otherCpuSeconds(resources, report.cpuSeconds),
     resources: resourceTotals,
+    writer_batches: batches.count,
+    writer_mean_batch_rows: batches.count === 0 ? 0 : Math.round(batches.rows / batches.count),
     visible_rows_over_time: poller.samples.filter((_, index) => index % 4 === 0),
   }
   context.progress(
     `end to end: ${result.committed_events_per_s} committed events/s, ack p99 ${result.ack_ms.p99} ms, ` +
-      `server ${resources.server_cpu_seconds} CPU s, peak RSS ${Math.round(resources.server_peak_rss_bytes / 2 ** 20)} MiB`,
+      `server ${resources.server_cpu_seconds} CPU s, peak RSS ${Math.round(resources.server_peak_rss_bytes / 2 ** 20)} MiB, ` +
+      `${result.writer_batches} inserts of ${result.writer_mean_batch_rows} rows on average`,
   )
   if (poller.errors > 0) context.progress(`end to end: ${poller.errors} count queries failed, last: ${poller.lastError}`)
   return result
+}
+
+/** Reads the count and row total of the writer's inserts from the server's /metrics. */
+async function writerBatches(server: RunningServer): Promise<{ count: number; rows: number }> {
+  const response = await server.http.send({ method: 'GET', path: '/metrics', timeoutMs: 10_000 })
+  let count = 0
+  let rows = 0
+  for (const match of response.body.matchAll(/^siem_writer_batch_size_(sum|count)(?:\{[^}]*\})? (\S+)$/gm)) {
+    if (match[1] === 'sum') rows += Number(match[2])
+    else count += Number(match[2])
+  }
+  return { count, rows }
 }

@@ -151,7 +151,7 @@ export async function runFixedRate(context: RunContext, server: RunningServer, e
     resources: resourceTotals,
   }
   context.progress(
-    `fixed rate ${eventsPerSecond}/s: ack p99 ${result.ack_ms.p99} ms, visibility p50 ${result.visibility_ms.p50} ms p99 ${result.visibility_ms.p99} ms`,
+    `fixed rate ${eventsPerSecond}/s: ack p50 ${result.ack_ms.p50} p99 ${result.ack_ms.p99} max ${result.ack_ms.max} ms, visibility p50 ${result.visibility_ms.p50} ms p99 ${result.visibility_ms.p99} ms`,
   )
   return result
 }
