@@ -27,7 +27,7 @@ export interface EndToEndResult {
   /** CPU seconds of processes outside the benchmark (server, load generator, poller) while the stage ran. */
   other_cpu_seconds: number
   resources: Omit<ResourceUse, 'rss_samples'>
-  /** Rows per insert the writer made, from the server's siem_writer_batch_size histogram. */
+  /** Inserts the writer made, and their mean size in rows, from the server's siem_writer_batch_size histogram. */
   writer_batches: number
   writer_mean_batch_rows: number
   visible_rows_over_time: CountSample[]

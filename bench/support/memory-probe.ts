@@ -3,7 +3,7 @@ import { runSql } from './http.js'
 import { rssBytes } from './proc-stats.js'
 import { round } from './stats.js'
 
-/** One reading of where the server's memory sits, in MiB. */
+/** One reading of the server's memory by part, in MiB. */
 export interface MemorySample {
   /** Seconds since the probe started. */
   t: number
@@ -11,14 +11,14 @@ export interface MemorySample {
   /** V8 heap in use and reserved, from the server's own /metrics. */
   heap_used_mib: number
   heap_total_mib: number
-  /** Memory V8 objects hold outside the heap (Buffers among them). */
+  /** Memory that V8 objects use outside the heap, Buffers and typed arrays among them. */
   external_mib: number
-  /** Reserved MiB of each V8 heap space that holds any (old, new, large_object and so on). */
+  /** Reserved MiB of each V8 heap space that is not empty (old, new, large_object and so on). */
   heap_space_total_mib: Record<string, number>
-  /** What the embedded ClickHouse engine's memory tracker counts. */
+  /** Memory counted by the embedded ClickHouse engine's tracker (MemoryTracking). */
   clickhouse_tracked_mib: number
   active_parts: number
-  /** Parts merged away but not yet deleted; they keep their index in memory until then. */
+  /** Parts merged into others but not yet deleted. Their index stays in memory until then. */
   outdated_parts: number
 }
 
@@ -42,7 +42,7 @@ export class MemoryProbe {
 
   readonly #report: ((sample: MemorySample) => void) | undefined
 
-  /** `report` sees each reading as it is taken. */
+  /** `report` is called with each reading as it is taken. */
   constructor(server: RunningServer, adminKey: string, report?: (sample: MemorySample) => void, intervalMs = 10_000) {
     this.#server = server
     this.#adminKey = adminKey
@@ -89,7 +89,7 @@ export class MemoryProbe {
       this.samples.push(sample)
       this.#report?.(sample)
     } catch {
-      // A busy or exiting server misses a reading; the next one comes on schedule.
+      // A busy or exiting server misses a reading, and the next one comes on schedule.
     } finally {
       this.#busy = false
     }
