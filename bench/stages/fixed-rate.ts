@@ -15,7 +15,7 @@ export interface FixedRateResult {
   ack_ms: Distribution
   /** From a request's acknowledgement until all its rows were visible to a query. */
   visibility_ms: Distribution
-  /** Interval of the visibility queries; each delay is measured to within about this much. */
+  /** Interval of the visibility queries. Each delay is measured to within about this much. */
   visibility_poll_ms: number
   requests_never_visible: number
   late_sends: number
@@ -27,7 +27,9 @@ export interface FixedRateResult {
   resources: Omit<ResourceUse, 'rss_samples'>
 }
 
-const VISIBILITY_POLL_MS = 100
+// Each visibility query reads the tag of every row the stage stored, so polling
+// more often takes CPU from the server it measures (BENCHMARKS.md, fixed rates).
+const VISIBILITY_POLL_MS = 500
 const BATCH_EVENTS = 500
 
 /**
