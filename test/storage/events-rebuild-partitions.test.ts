@@ -1,0 +1,62 @@
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { loadConfig } from '../../src/config/load.js'
+import { openStorage, type Storage } from '../../src/storage/client.js'
+import { loadMigrations, runMigrations } from '../../src/storage/migrator.js'
+
+// An installation with retention.events_days above 100 keeps more than 100
+// daily partitions of `events`. Migration 004 copies them all with one
+// INSERT ... SELECT, which ClickHouse refuses when one block spans more than
+// max_partitions_per_insert_block (100) partitions.
+
+const root = mkdtempSync(join(tmpdir(), 'siem-rebuild-partitions-'))
+const logger = pino({ level: 'silent' })
+const DAYS = 150
+const ROWS = 30_000
+let storage: Storage
+
+before(async () => {
+  const config = loadConfig({ env: {}, overrides: { storage: { data_dir: join(root, 'clickhouse') } } })
+  storage = await openStorage(config.storage)
+  await runMigrations(storage.client, logger, loadMigrations().filter((m) => m.version < 4))
+  // What start-up does for retention.events_days: 365.
+  await storage.client.command({ query: 'ALTER TABLE events MODIFY TTL toDateTime(timestamp) + INTERVAL 365 DAY DELETE' })
+  // Inserted 50 days at a time, so that the setup stays within the limit itself.
+  const perDay = ROWS / DAYS
+  for (let firstDay = 0; firstDay < DAYS; firstDay += 50) {
+    await storage.client.command({
+      query: `INSERT INTO events (event_id, tenant_id, timestamp, source_product, action, outcome, actor_type, severity, raw)
+        SELECT generateUUIDv4(number), 'tenant-a', now64(6) - toIntervalSecond(intDiv(number * 86400, ${perDay})),
+          'openssh', 'auth.login', 'success', 'user', toUInt8(number % 10 + 1), concat('line ', toString(number))
+        FROM numbers(${firstDay * perDay}, ${50 * perDay})`,
+    })
+  }
+})
+
+after(async () => {
+  await storage.close()
+  rmSync(root, { recursive: true, force: true })
+})
+
+async function rows<T>(query: string): Promise<T[]> {
+  const result = await storage.client.query({ query, format: 'JSONEachRow' })
+  return result.json<T>()
+}
+
+test('migration 004 copies events spread over more than 100 days', async () => {
+  const [days] = await rows<{ n: string }>('SELECT uniqExact(toDate(timestamp)) AS n FROM events')
+  assert.ok(Number(days?.n) > 100, `setup made ${days?.n} days`)
+
+  const report = await runMigrations(storage.client, logger)
+  assert.deepEqual(report.applied, ['004_events_sort_by_time.sql'])
+  const [stored] = await rows<{ n: string; u: string }>('SELECT count() AS n, uniqExact(event_id) AS u FROM events')
+  assert.deepEqual(stored, { n: String(ROWS), u: String(ROWS) })
+  const views = await rows<{ name: string }>(
+    "SELECT name FROM system.tables WHERE database = currentDatabase() AND engine = 'MaterializedView' ORDER BY name",
+  )
+  assert.deepEqual(views.map((v) => v.name), ['events_critical_mv', 'events_hourly_mv'])
+})
