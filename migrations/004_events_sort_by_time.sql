@@ -9,9 +9,16 @@
 -- ClickHouse cannot change a sort key in place, so the events are copied
 -- into a new table that then takes the old one's name. Each step can run
 -- again after a crash: the copy starts over from whichever table is called
--- `events` at that moment, which holds every event. The materialized views
--- are dropped first and made again last, so that no insert can reach a
--- table that is being replaced.
+-- `events` at that moment, which holds every event. The copy is one INSERT
+-- over every daily partition, so it lifts the limit of 100 partitions an
+-- insert block, which any retention above 100 days would pass. The
+-- materialized views are dropped only after the copy and made again right
+-- after the swap, so a failed copy leaves the views in place.
+--
+-- The new table has no TTL. Start-up (and `siem migrate`) applies
+-- `retention.events_days` with MODIFY TTL right after the migrations; a
+-- default TTL here could let a merge drop days that a longer configured
+-- retention keeps before that happens.
 --
 -- Run it with ingest stopped: the server applies migrations at start-up,
 -- before it accepts events, and `siem migrate` does the same for a shared
@@ -19,10 +26,6 @@
 -- not carry over the insert deduplication log, so stop the old version
 -- cleanly (its spool then holds no batch waiting for an answer) before the
 -- first start of this one.
-DROP VIEW IF EXISTS events_critical_mv;
-
-DROP VIEW IF EXISTS events_hourly_mv;
-
 DROP TABLE IF EXISTS events_rebuild;
 
 CREATE TABLE events_rebuild (
@@ -55,13 +58,16 @@ CREATE TABLE events_rebuild (
 ENGINE = MergeTree
 PARTITION BY toDate(timestamp)
 ORDER BY (tenant_id, source_product, timestamp, event_id)
-TTL toDateTime(timestamp) + INTERVAL 90 DAY DELETE
 SETTINGS
     index_granularity = 8192,
     ttl_only_drop_parts = 1,
     non_replicated_deduplication_window = 100000;
 
-INSERT INTO events_rebuild SELECT * FROM events;
+INSERT INTO events_rebuild SETTINGS max_partitions_per_insert_block = 0 SELECT * FROM events;
+
+DROP VIEW IF EXISTS events_critical_mv;
+
+DROP VIEW IF EXISTS events_hourly_mv;
 
 EXCHANGE TABLES events_rebuild AND events;
 
