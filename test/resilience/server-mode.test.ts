@@ -1,7 +1,11 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { ClickHouseClient } from '@clickhouse/client'
+import { loadConfig } from '../../src/config/load.js'
+import { nowMicros } from '../../src/schema/timestamp.js'
+import { EventValidator } from '../../src/schema/validate.js'
 import { loadMigrations } from '../../src/storage/migrator.js'
+import { ClickHouseRowSink } from '../../src/storage/row-sink.js'
 import { startTestApp, waitFor, type TestApp } from '../support/app.js'
 import { startClickHouseStack, type ClickHouseStack } from './support/clickhouse-stack.js'
 import { makeEvents, type InputEvent } from './support/events.js'
@@ -104,6 +108,26 @@ describe('server mode end to end', () => {
     assert.equal(reply.status, 200)
     const [stored] = await rows<{ target: string }>(direct, `SELECT target FROM events WHERE event_id = '${event?.event_id}'`)
     assert.equal(stored?.target, target)
+  })
+
+  test('row sink skips empty and aborted inserts', async () => {
+    const database = 'siem_sink'
+    const direct = stack.directTo(database)
+    const app = await startServerModeApp(database)
+    const sink = new ClickHouseRowSink(app.app.storage.client)
+    const validator = new EventValidator(loadConfig({ env: {} }).validation)
+    const result = validator.validate({ value: makeEvents(1, 'server_sink')[0], rawText: '', tenantId: 'default', receivedAt: nowMicros() })
+    assert.ok(result.ok)
+
+    // A server rejects an INSERT without rows, so the sink must not send one.
+    await sink.insert('events', [], 'empty-batch')
+    const aborted = new AbortController()
+    aborted.abort(new Error('writer stopping'))
+    await assert.rejects(sink.insert('events', [result.row], 'aborted-batch', aborted.signal), /writer stopping/)
+    assert.equal(await count(direct, "SELECT count() AS n FROM events WHERE source_product = 'server_sink'"), 0)
+
+    await sink.insert('events', [result.row], 'stored-batch')
+    assert.equal(await count(direct, "SELECT count() AS n FROM events WHERE source_product = 'server_sink'"), 1)
   })
 
   test('second start skips applied migrations', async () => {
