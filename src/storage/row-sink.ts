@@ -33,7 +33,7 @@ export class ClickHouseRowSink implements RowSink {
    * goes as the body of an `exec`.
    */
   async insert(table: TargetTable, rows: readonly object[], token: string, signal?: AbortSignal): Promise<void> {
-    // A server answers an INSERT without rows with an error, so an empty batch sends nothing.
+    // A server rejects an INSERT without rows, so an empty batch sends nothing.
     if (rows.length === 0) return
     signal?.throwIfAborted()
     let text = ''

@@ -9,9 +9,10 @@ import { openStorage, type Storage } from '../../src/storage/client.js'
 import { loadMigrations, runMigrations } from '../../src/storage/migrator.js'
 
 // An installation with retention.events_days above 100 keeps more than 100
-// daily partitions of `events`. Migration 004 copies them all with one
-// INSERT ... SELECT, which ClickHouse rejects when one block spans more than
-// max_partitions_per_insert_block (default 100) partitions.
+// daily partitions of `events`, and migration 004 copies them all with one
+// INSERT ... SELECT. ClickHouse rejects an insert block that spans more than
+// max_partitions_per_insert_block partitions (100 by default), so the
+// migration lifts that limit for the copy.
 
 const root = mkdtempSync(join(tmpdir(), 'siem-rebuild-partitions-'))
 const logger = pino({ level: 'silent' })
