@@ -2,6 +2,7 @@ import type { RunContext, RunningServer } from '../context.js'
 import { prepareLoad } from '../support/load.js'
 import { DRAIN_CAP_MS, quietPeriodMs } from '../support/drain.js'
 import { CountPoller, type CountSample } from '../support/poll.js'
+import { prometheusTotal } from '../support/prometheus-text.js'
 import { ResourceMeter, type ResourceUse } from '../support/resource-meter.js'
 import { round, summarize, type Distribution } from '../support/stats.js'
 
@@ -106,11 +107,8 @@ export async function runEndToEnd(context: RunContext, server: RunningServer): P
 /** Reads the count and row total of the writer's inserts from the server's /metrics. */
 async function writerBatches(server: RunningServer): Promise<{ count: number; rows: number }> {
   const response = await server.http.send({ method: 'GET', path: '/metrics', timeoutMs: 10_000 })
-  let count = 0
-  let rows = 0
-  for (const match of response.body.matchAll(/^siem_writer_batch_size_(sum|count)(?:\{[^}]*\})? (\S+)$/gm)) {
-    if (match[1] === 'sum') rows += Number(match[2])
-    else count += Number(match[2])
-  }
-  return { count, rows }
+  const count = prometheusTotal(response.body, 'siem_writer_batch_size_count')
+  const rows = prometheusTotal(response.body, 'siem_writer_batch_size_sum')
+  // A server that stored nothing has no samples yet.
+  return { count: Number.isNaN(count) ? 0 : count, rows: Number.isNaN(rows) ? 0 : rows }
 }

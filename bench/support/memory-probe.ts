@@ -1,6 +1,7 @@
 import type { RunningServer } from '../context.js'
 import { runSql } from './http.js'
 import { rssBytes } from './proc-stats.js'
+import { prometheusSamples, prometheusTotal } from './prometheus-text.js'
 import { round } from './stats.js'
 
 /** One reading of the server's memory by part, in MiB. */
@@ -23,8 +24,6 @@ export interface MemorySample {
 }
 
 const MIB = 2 ** 20
-const PROM_LINE = /^(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes) (\S+)$/gm
-const SPACE_LINE = /^nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)$/gm
 
 /**
  * Reads the server's memory by part every `intervalMs`: RSS from /proc,
@@ -67,20 +66,18 @@ export class MemoryProbe {
           this.#adminKey,
         ),
       ])
-      const v8 = new Map<string, number>()
-      for (const match of metrics.body.matchAll(PROM_LINE)) v8.set(match[1] ?? '', Number(match[2]))
       const spaces: Record<string, number> = {}
-      for (const match of metrics.body.matchAll(SPACE_LINE)) {
-        const bytes = Number(match[2])
-        if (bytes > 0) spaces[match[1] ?? ''] = round(bytes / MIB, 1)
+      for (const sample of prometheusSamples(metrics.body, 'nodejs_heap_space_size_total_bytes')) {
+        if (sample.value > 0) spaces[sample.labels['space'] ?? ''] = round(sample.value / MIB, 1)
       }
+      const mib = (name: string): number => round(prometheusTotal(metrics.body, name) / MIB, 1)
       const row = engine.rows[0]
       const sample: MemorySample = {
         t,
         rss_mib: round(rssBytes(this.#server.process.pid) / MIB, 1),
-        heap_used_mib: round((v8.get('nodejs_heap_size_used_bytes') ?? Number.NaN) / MIB, 1),
-        heap_total_mib: round((v8.get('nodejs_heap_size_total_bytes') ?? Number.NaN) / MIB, 1),
-        external_mib: round((v8.get('nodejs_external_memory_bytes') ?? Number.NaN) / MIB, 1),
+        heap_used_mib: mib('nodejs_heap_size_used_bytes'),
+        heap_total_mib: mib('nodejs_heap_size_total_bytes'),
+        external_mib: mib('nodejs_external_memory_bytes'),
         heap_space_total_mib: spaces,
         clickhouse_tracked_mib: round(Number(row?.tracked ?? Number.NaN) / MIB, 1),
         active_parts: Number(row?.active ?? Number.NaN),
