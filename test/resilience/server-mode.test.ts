@@ -7,6 +7,7 @@ import { EventValidator } from '../../src/schema/validate.js'
 import { loadMigrations } from '../../src/storage/migrator.js'
 import { ClickHouseRowSink } from '../../src/storage/row-sink.js'
 import { startTestApp, waitFor, type TestApp } from '../support/app.js'
+import { readRows as rows } from '../support/storage.js'
 import { startClickHouseStack, type ClickHouseStack } from './support/clickhouse-stack.js'
 import { makeEvents, type InputEvent } from './support/events.js'
 import { clientReader, readStoredState } from './support/stored-events.js'
@@ -45,10 +46,6 @@ async function post(url: string, events: unknown[], ack = 'durable'): Promise<{ 
   return { status: response.status, body: (await response.json()) as Record<string, unknown> }
 }
 
-async function rows<T>(client: ClickHouseClient, query: string): Promise<T[]> {
-  const result = await client.query({ query, format: 'JSONEachRow' })
-  return result.json<T>()
-}
 
 async function count(client: ClickHouseClient, query: string): Promise<number> {
   const [row] = await rows<{ n: string }>(client, query)

@@ -1,12 +1,10 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { pino } from 'pino'
-import { loadConfig } from '../../src/config/load.js'
-import { openStorage, type Storage } from '../../src/storage/client.js'
+import type { Storage } from '../../src/storage/client.js'
 import { loadMigrations, runMigrations } from '../../src/storage/migrator.js'
+import { freshDataDir } from '../support/app.js'
+import { closeTestStorage, openTestStorage, readRows } from '../support/storage.js'
 
 // An installation with retention.events_days above 100 keeps more than 100
 // daily partitions of `events`, and migration 004 copies them all with one
@@ -14,15 +12,14 @@ import { loadMigrations, runMigrations } from '../../src/storage/migrator.js'
 // max_partitions_per_insert_block partitions (100 by default), so the
 // migration lifts that limit for the copy.
 
-const root = mkdtempSync(join(tmpdir(), 'siem-rebuild-partitions-'))
+const root = freshDataDir('siem-rebuild-partitions-')
 const logger = pino({ level: 'silent' })
 const DAYS = 150
 const ROWS = 30_000
 let storage: Storage
 
 before(async () => {
-  const config = loadConfig({ env: {}, overrides: { storage: { data_dir: join(root, 'clickhouse') } } })
-  storage = await openStorage(config.storage)
+  storage = await openTestStorage(root)
   await runMigrations(storage.client, logger, loadMigrations().filter((m) => m.version < 4))
   // Start-up does this for retention.events_days: 365.
   await storage.client.command({ query: 'ALTER TABLE events MODIFY TTL toDateTime(timestamp) + INTERVAL 365 DAY DELETE' })
@@ -38,14 +35,10 @@ before(async () => {
   }
 })
 
-after(async () => {
-  await storage.close()
-  rmSync(root, { recursive: true, force: true })
-})
+after(() => closeTestStorage(storage, root))
 
-async function rows<T>(query: string): Promise<T[]> {
-  const result = await storage.client.query({ query, format: 'JSONEachRow' })
-  return result.json<T>()
+function rows<T>(query: string): Promise<T[]> {
+  return readRows<T>(storage.client, query)
 }
 
 test('rebuild copies 150 days of events', async () => {

@@ -1,21 +1,19 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { pino } from 'pino'
-import { loadConfig } from '../../src/config/load.js'
 import type { EventRow } from '../../src/schema/event.js'
-import { openStorage, type Storage } from '../../src/storage/client.js'
+import type { Storage } from '../../src/storage/client.js'
 import { loadMigrations, runMigrations, type Migration } from '../../src/storage/migrator.js'
 import { ClickHouseRowSink } from '../../src/storage/row-sink.js'
+import { freshDataDir } from '../support/app.js'
+import { closeTestStorage, openTestStorage, readRows } from '../support/storage.js'
 
 // Migration 004 copies `events` into a table with another sort key and swaps
 // the two. These tests start from a database that has only 001 to 003, with
 // events in it, like an installation of the previous version.
 
-const root = mkdtempSync(join(tmpdir(), 'siem-rebuild-'))
+const root = freshDataDir('siem-rebuild-')
 const logger = pino({ level: 'silent' })
 const REBUILD_VERSION = 4
 let storage: Storage
@@ -23,8 +21,7 @@ let sink: ClickHouseRowSink
 let rebuild: Migration
 
 before(async () => {
-  const config = loadConfig({ env: {}, overrides: { storage: { data_dir: join(root, 'clickhouse') } } })
-  storage = await openStorage(config.storage)
+  storage = await openTestStorage(root)
   sink = new ClickHouseRowSink(storage.client)
   const shipped = loadMigrations()
   rebuild = shipped.find((m) => m.version === REBUILD_VERSION) as Migration
@@ -35,14 +32,10 @@ before(async () => {
   )
 })
 
-after(async () => {
-  await storage.close()
-  rmSync(root, { recursive: true, force: true })
-})
+after(() => closeTestStorage(storage, root))
 
-async function rows<T>(query: string): Promise<T[]> {
-  const result = await storage.client.query({ query, format: 'JSONEachRow' })
-  return result.json<T>()
+function rows<T>(query: string): Promise<T[]> {
+  return readRows<T>(storage.client, query)
 }
 
 async function count(query: string): Promise<number> {

@@ -1,8 +1,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { loadConfig } from '../../src/config/load.js'
@@ -11,24 +10,21 @@ import { openStorage, type Storage } from '../../src/storage/client.js'
 import { acquireDataDirLock } from '../../src/storage/data-dir-lock.js'
 import { scopeSettings } from '../../src/storage/embedded-connection.js'
 import { loadMigrations, runMigrations } from '../../src/storage/migrator.js'
+import { freshDataDir } from '../support/app.js'
+import { closeTestStorage, openTestStorage, readRows } from '../support/storage.js'
 
-const root = mkdtempSync(join(tmpdir(), 'siem-migrator-'))
+const root = freshDataDir('siem-migrator-')
 const logger = pino({ level: 'silent' })
 let storage: Storage
 
 before(async () => {
-  const config = loadConfig({ env: {}, overrides: { storage: { data_dir: join(root, 'clickhouse') } } })
-  storage = await openStorage(config.storage)
+  storage = await openTestStorage(root)
 })
 
-after(async () => {
-  await storage.close()
-  rmSync(root, { recursive: true, force: true })
-})
+after(() => closeTestStorage(storage, root))
 
-async function rows<T>(query: string): Promise<T[]> {
-  const result = await storage.client.query({ query, format: 'JSONEachRow' })
-  return result.json<T>()
+function rows<T>(query: string): Promise<T[]> {
+  return readRows<T>(storage.client, query)
 }
 
 /** Creates a fresh folder of migration files from a map of file name to text. */
