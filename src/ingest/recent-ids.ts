@@ -5,9 +5,10 @@
  *
  * Ids are UUIDs, so each one is kept as four 32-bit words in typed arrays
  * allocated once: an open-addressing hash table over a ring of entries in
- * the order they were added. That costs about 40 bytes an id (20 MB for the
- * default 500,000) and no object on the JavaScript heap. A Map of strings
- * took over 200 bytes an id, and because every entry lived long enough to
+ * the order they were added. That costs about 36 bytes an id (the soak saw
+ * 18 MB outside the heap for the default 500,000) and no object on the
+ * JavaScript heap. A Map of strings took an estimated 200 bytes an id or
+ * more, and because every entry lived long enough to
  * reach the old generation and then died, V8 kept growing its heap under a
  * steady load (the soak in BENCHMARKS.md).
  */

@@ -25,7 +25,7 @@ test('recent ids claim adds once', () => {
   assert.equal(ids.claim(T, uuid(1), 0), true)
   assert.equal(ids.claim(T, uuid(1), 500), false)
   assert.equal(ids.claim('tenant-b', uuid(1), 500), true)
-  // A refused claim leaves the first time in place, so the id expires 1000 ms after it.
+  // A failed claim leaves the first time in place, so the id expires 1000 ms after it.
   assert.equal(ids.claim(T, uuid(1), 1001), true)
   assert.equal(ids.claim(T, 'not-a-uuid', 1002), true)
   assert.equal(ids.claim(T, 'not-a-uuid', 1003), true)
@@ -42,7 +42,7 @@ test('recent ids keeps each tenant apart', () => {
   assert.equal(ids.has('tenant-b', uuid(1), 3), true)
 })
 
-test('recent ids reads a UUID in any case and with the urn prefix', () => {
+test('recent ids folds case and urn prefix', () => {
   const ids = new RecentIds(10, 60_000)
   const id = randomUUID()
   ids.add(T, id.toUpperCase(), 0)
@@ -51,7 +51,7 @@ test('recent ids reads a UUID in any case and with the urn prefix', () => {
   assert.equal(ids.has(T, `URN:UUID:${id}`, 1), true)
 })
 
-test('recent ids keeps no id that is not a UUID', () => {
+test('recent ids ignores non-UUID ids', () => {
   const ids = new RecentIds(10, 60_000)
   for (const id of ['', 'abc', `${uuid(1)}0`, uuid(1).replaceAll('-', ''), uuid(1).replace('a', 'g'), `x${uuid(1).slice(1)}`]) {
     ids.add(T, id, 0)

@@ -51,7 +51,7 @@ function timeAgo(agoMs: number, micros: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${String(micros).padStart(6, '0')}`
 }
 
-/** Events over three days and two tenants; every tenth is critical. */
+/** Builds events over three days for one tenant. Every tenth is critical. */
 function events(n: number, tenant: string): EventRow[] {
   return Array.from({ length: n }, (_, i) => ({
     event_id: randomUUID(),
@@ -113,7 +113,7 @@ describe('migration 004: events sorted by time', () => {
     assert.deepEqual(report.applied, [rebuild.name])
 
     assert.equal(await sortingKey(), 'tenant_id, source_product, timestamp, event_id')
-    // The views were dropped during the copy, so the critical copy and the rollup count no event twice.
+    // The copy went into a table without views, so the critical copy and the rollup count no event twice.
     assert.deepEqual(await snapshot(), before004)
     assert.equal(await count("SELECT count() AS n FROM system.tables WHERE database = currentDatabase() AND name = 'events_rebuild'"), 0)
   })
