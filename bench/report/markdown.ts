@@ -80,12 +80,13 @@ function endToEndSection(result: EndToEndResult, ceiling: CeilingResult | undefi
 
 function fixedRateSection(rates: FixedRateResult[]): string {
   return table(
-    ['target events/s', 'achieved', 'ack p50 / p99 / max ms', 'visibility p50 / p99 / max ms', 'never visible', 'late sends', 'server cores'],
+    ['target events/s', 'achieved', 'ack p50 / p99 / max ms', 'visibility p50 / p99 / max ms', 'event-loop lag p99 / max ms', 'never visible', 'late sends', 'server cores'],
     rates.map((rate) => [
       n(rate.target_events_per_s),
       n(rate.achieved_events_per_s),
       `${n(rate.ack_ms.p50, 1)} / ${n(rate.ack_ms.p99, 1)} / ${n(rate.ack_ms.max, 1)}`,
       `${n(rate.visibility_ms.p50)} / ${n(rate.visibility_ms.p99)} / ${n(rate.visibility_ms.max)}`,
+      `${n(rate.event_loop_lag_ms.p99, 1)} / ${n(rate.event_loop_lag_ms.max, 1)}`,
       n(rate.requests_never_visible),
       n(rate.late_sends),
       n(rate.resources.server_cores, 2),

@@ -2,6 +2,7 @@ import type { RunContext, RunningServer } from '../context.js'
 import { DRAIN_CAP_MS, quietPeriodMs } from '../support/drain.js'
 import { runSql } from '../support/http.js'
 import { prepareLoad } from '../support/load.js'
+import { prometheusTotal } from '../support/prometheus-text.js'
 import { ResourceMeter, type ResourceUse } from '../support/resource-meter.js'
 import { round, summarize, type Distribution } from '../support/stats.js'
 import type { LoadReport } from '../workers/protocol.js'
@@ -25,6 +26,8 @@ export interface FixedRateResult {
   load_generator_cpu_seconds: number
   other_cpu_seconds: number
   resources: Omit<ResourceUse, 'rss_samples'>
+  /** The server's event-loop delay over the stage (prom-client, 10 ms resolution), to tell a blocked main thread from queueing. */
+  event_loop_lag_ms: { p99: number; max: number }
 }
 
 // Each visibility query reads the tag of every row the stage stored, so polling
@@ -116,6 +119,8 @@ export async function runFixedRate(context: RunContext, server: RunningServer, e
   context.progress(`fixed rate: ${eventsPerSecond} events/s for ${durationS} s`)
   const tracker = new VisibilityTracker(server, context.adminKey, prefix)
   const meter = new ResourceMeter(server.process.pid)
+  // prom-client resets its event-loop histogram at every read, so this read starts the stage's.
+  await eventLoopLag(server)
   tracker.start()
   const report: LoadReport = await load.start()
   await tracker.waitForAll(
@@ -125,6 +130,7 @@ export async function runFixedRate(context: RunContext, server: RunningServer, e
   )
   await tracker.stop()
   const resources = meter.stop()
+  const lag = await eventLoopLag(server)
 
   const delays: number[] = []
   let neverVisible = 0
@@ -151,9 +157,18 @@ export async function runFixedRate(context: RunContext, server: RunningServer, e
     load_generator_cpu_seconds: round(report.cpuSeconds),
     other_cpu_seconds: ResourceMeter.otherCpuSeconds(resources, report.cpuSeconds),
     resources: resourceTotals,
+    event_loop_lag_ms: lag,
   }
   context.progress(
-    `fixed rate ${eventsPerSecond}/s: ack p50 ${result.ack_ms.p50} p99 ${result.ack_ms.p99} max ${result.ack_ms.max} ms, visibility p50 ${result.visibility_ms.p50} ms p99 ${result.visibility_ms.p99} ms`,
+    `fixed rate ${eventsPerSecond}/s: ack p50 ${result.ack_ms.p50} p99 ${result.ack_ms.p99} max ${result.ack_ms.max} ms, visibility p50 ${result.visibility_ms.p50} ms p99 ${result.visibility_ms.p99} ms, ` +
+      `event-loop lag p99 ${lag.p99} max ${lag.max} ms`,
   )
   return result
+}
+
+/** Reads the server's event-loop lag p99 and maximum since the last read, in ms. */
+async function eventLoopLag(server: RunningServer): Promise<{ p99: number; max: number }> {
+  const response = await server.http.send({ method: 'GET', path: '/metrics', timeoutMs: 10_000 })
+  const ms = (name: string): number => round(prometheusTotal(response.body, name) * 1000, 1)
+  return { p99: ms('nodejs_eventloop_lag_p99_seconds'), max: ms('nodejs_eventloop_lag_max_seconds') }
 }
