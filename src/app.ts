@@ -7,6 +7,8 @@ import { registerOpsRoutes, type StorageCheck } from './http/ops-routes.js'
 import { registerRequestGuards } from './http/request-guards.js'
 import { createHttpServer } from './http/server.js'
 import { CefListeners, type CefAddresses } from './ingest/cef/listeners.js'
+import type { BodyPreparer } from './ingest/http/body-preparer.js'
+import { startBodyPreparer } from './ingest/http/create-preparer.js'
 import { registerEventsRoute } from './ingest/http/events-route.js'
 import { IngestPipeline } from './ingest/pipeline.js'
 import { createLogger, type Logger } from './logger.js'
@@ -47,6 +49,7 @@ export class SiemApp {
   #writer: BatchWriter | undefined
   #http: FastifyInstance | undefined
   #cef: CefListeners | undefined
+  #preparer: BodyPreparer | undefined
   #ready = false
   #started: Promise<AppAddresses> | undefined
   #closed: Promise<boolean> | undefined
@@ -80,13 +83,16 @@ export class SiemApp {
         'no API keys configured: every request is tenant "default" with every role; listening on loopback only',
       )
     }
+    const validator = new EventValidator(this.config.validation)
     const pipeline = new IngestPipeline({
       config: this.config.ingest,
-      validator: new EventValidator(this.config.validation),
+      validator,
       queue,
       metrics: new IngestMetrics(this.registry),
     })
-    const http = await this.#startHttp(storage, queue, writer, auth, pipeline)
+    const preparer = await startBodyPreparer(this.config, validator, this.logger)
+    this.#preparer = preparer
+    const http = await this.#startHttp(storage, queue, writer, auth, pipeline, preparer)
     const cef = new CefListeners({ config: this.config, ingestor: pipeline, logger: this.logger, registry: this.registry })
     this.#cef = cef
     const addresses: AppAddresses = { http, cef: await cef.start() }
@@ -138,12 +144,13 @@ export class SiemApp {
     writer: BatchWriter,
     auth: ApiKeyAuth,
     pipeline: IngestPipeline,
+    preparer: BodyPreparer,
   ): Promise<{ host: string; port: number }> {
     const { config } = this
     const http = createHttpServer({ config: config.http, logger: this.logger, bodyLimit: config.ingest.max_payload_size })
     this.#http = http
     registerRequestGuards(http, auth)
-    registerEventsRoute(http, { config: config.ingest, auth, ingestor: pipeline })
+    registerEventsRoute(http, { config: config.ingest, auth, pipeline, preparer })
     const limiter = new KeyRateLimiter(config.query.rate_limit_per_minute)
     registerSqlRoute(http, storage.client, auth, config.query, limiter)
     registerQueryRoutes(http, {
@@ -185,6 +192,7 @@ export class SiemApp {
     const started = Date.now()
     await this.#started?.catch(() => undefined)
     await Promise.all([this.#http?.close(), this.#cef?.close()])
+    await this.#preparer?.close()
     this.#queue?.drain()
     const flushed = (await this.#writer?.stop(this.config.shutdown_wait)) ?? true
     await this.#queue?.close()

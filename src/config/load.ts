@@ -36,6 +36,7 @@ export const ENV_OVERRIDES: Record<string, string> = {
   SIEM_CEF_UDP_ENABLED: 'cef.udp.enabled',
   SIEM_CEF_TCP_ENABLED: 'cef.tcp.enabled',
   SIEM_FLUSH_INTERVAL: 'writer.flush_interval',
+  SIEM_PREPARE_WORKERS: 'ingest.prepare_workers',
 }
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, allowUnionTypes: true, strict: true })

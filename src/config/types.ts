@@ -57,6 +57,8 @@ export interface IngestConfig {
   dedup_window_events: number
   dedup_window: number
   max_quarantine_raw: number
+  /** Worker threads that decode, parse and validate HTTP bodies; 0 does it on the main thread. */
+  prepare_workers: number
 }
 
 export interface ValidationConfig {

@@ -1,7 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client'
 import { SiemError } from '../errors.js'
 import type { CefNormalizer } from '../ingest/cef/normalizer.js'
-import { describeFieldError } from '../ingest/pipeline.js'
+import { describeFieldError } from '../ingest/prepare.js'
 import type { Candidate, IngestContext, Ingestor } from '../ingest/types.js'
 import type { SourceFormat } from '../schema/event.js'
 import { formatClickHouseMicros, nowMicros, parseClickHouseTime } from '../schema/timestamp.js'

@@ -218,6 +218,7 @@ describe('loadConfig sources', () => {
         SIEM_LOG_LEVEL: 'warn',
         SIEM_FLUSH_INTERVAL: '250ms',
         SIEM_CEF_UDP_ENABLED: 'false',
+        SIEM_PREPARE_WORKERS: '3',
       },
     })
     assert.equal(config.http.host, '127.0.0.9')
@@ -226,6 +227,7 @@ describe('loadConfig sources', () => {
     assert.equal(config.log.level, 'warn')
     assert.equal(config.writer.flush_interval, 250)
     assert.equal(config.cef.udp.enabled, false)
+    assert.equal(config.ingest.prepare_workers, 3)
   })
 
   test('SIEM_CLICKHOUSE_URL switches to server mode unless the mode is set', () => {

@@ -1,7 +1,6 @@
 import { gunzip, inflate } from 'node:zlib'
 import { promisify } from 'node:util'
 import { SiemError } from '../../errors.js'
-import type { FieldError } from '../../schema/event.js'
 import type { Candidate } from '../types.js'
 
 const gunzipAsync = promisify(gunzip)
@@ -60,10 +59,6 @@ export class MalformedBody extends Error {
     super(message)
     this.errorCode = errorCode
     this.rawText = rawText
-  }
-
-  get fieldError(): FieldError {
-    return { field: '(body)', code: this.errorCode, message: this.message }
   }
 }
 

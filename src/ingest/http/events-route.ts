@@ -1,16 +1,21 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { IngestConfig } from '../../config/types.js'
-import { SiemError, isSiemError } from '../../errors.js'
+import { SiemError } from '../../errors.js'
 import type { ApiKeyAuth } from '../../http/auth.js'
 import { sendError } from '../../http/error-reply.js'
 import { ACK_MODES, type AckMode } from '../../queue/types.js'
-import type { Candidate, IngestContext, IngestResult, Ingestor } from '../types.js'
-import { MalformedBody, bodyFormatOf, bodyText, decodeBody, parseCandidates } from './body.js'
+import type { FieldError } from '../../schema/event.js'
+import type { IngestPipeline } from '../pipeline.js'
+import type { IngestContext, IngestResult, Ingestor } from '../types.js'
+import { bodyFormatOf } from './body.js'
+import type { BodyPreparer } from './body-preparer.js'
+import type { BodyOutcome } from './prepare-body.js'
 
 export interface EventsRouteOptions {
   config: IngestConfig
   auth: ApiKeyAuth
-  ingestor: Ingestor
+  pipeline: IngestPipeline
+  preparer: BodyPreparer
 }
 
 /** Reads the acknowledgement mode from `?ack=` or the X-SIEM-Ack header, else the configured default. */
@@ -37,7 +42,7 @@ function statusOf(result: IngestResult, total: number): number {
  * quarantined whole), and the queue's 429 or 503 with Retry-After when it is full.
  */
 export function registerEventsRoute(app: FastifyInstance, options: EventsRouteOptions): void {
-  const { config, auth, ingestor } = options
+  const { config, auth, pipeline, preparer } = options
 
   app.post('/v1/events', async (request: FastifyRequest, reply: FastifyReply) => {
     const principal = auth.authenticate(request.headers['x-api-key'], 'ingest')
@@ -52,29 +57,17 @@ export function registerEventsRoute(app: FastifyInstance, options: EventsRouteOp
     const format = bodyFormatOf(request.headers['content-type'])
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0)
 
-    let candidates: Candidate[]
-    try {
-      const decoded = await decodeBody(body, request.headers['content-encoding'], config.max_payload_size)
-      candidates = parseCandidates(bodyText(decoded), format)
-    } catch (err) {
-      const malformed = asMalformed(err, body)
-      if (malformed === undefined) throw err
-      return quarantineBody(request, reply, ingestor, context, malformed)
-    }
+    const outcome = await preparer.prepare({
+      body,
+      contentEncoding: request.headers['content-encoding'],
+      format,
+      context: pipeline.prepareContext(context),
+    })
+    if (outcome.kind === 'rejected') throw new SiemError(outcome.code, outcome.message, { value: outcome.value })
+    if (outcome.kind === 'malformed') return quarantineBody(request, reply, pipeline, context, outcome)
 
-    if (candidates.length === 0) {
-      throw new SiemError('SIEM_ERR_INGEST_NO_VALID_EVENTS', 'the body holds no events')
-    }
-    if (candidates.length > config.max_batch_size) {
-      throw new SiemError(
-        'SIEM_ERR_INGEST_BATCH_TOO_LARGE',
-        `the request holds ${candidates.length} events; ingest.max_batch_size is ${config.max_batch_size}`,
-        { value: candidates.length },
-      )
-    }
-
-    const result = await ingestor.ingest(candidates, context)
-    const status = statusOf(result, candidates.length)
+    const result = await pipeline.ingestPrepared(outcome.events, context)
+    const status = statusOf(result, outcome.events.length)
     request.log.info(
       { accepted: result.accepted, quarantined: result.quarantined, duplicates: result.duplicates, tenant_id: context.tenantId, ack: context.ack },
       'events ingested',
@@ -90,23 +83,15 @@ export function registerEventsRoute(app: FastifyInstance, options: EventsRouteOp
   })
 }
 
-/** Maps a decode failure to a body to quarantine; gzip that does not inflate is kept as base64. */
-function asMalformed(err: unknown, body: Buffer): MalformedBody | undefined {
-  if (err instanceof MalformedBody) return err
-  if (isSiemError(err, 'SIEM_ERR_INGEST_MALFORMED_BODY')) {
-    return new MalformedBody('malformed_encoding', err.message, `base64:${body.toString('base64')}`)
-  }
-  return undefined
-}
-
+/** Quarantines a malformed body whole and replies 400 with the reason. */
 async function quarantineBody(
   request: FastifyRequest,
   reply: FastifyReply,
   ingestor: Ingestor,
   context: IngestContext,
-  malformed: MalformedBody,
+  malformed: Extract<BodyOutcome, { kind: 'malformed' }>,
 ): Promise<FastifyReply> {
-  const fieldError = malformed.fieldError
+  const fieldError: FieldError = { field: '(body)', code: malformed.errorCode, message: malformed.message }
   await ingestor.ingest([{ kind: 'unparsable', rawText: malformed.rawText, errorCode: malformed.errorCode, errors: [fieldError] }], context)
   request.log.info({ error_code: malformed.errorCode, tenant_id: context.tenantId }, 'malformed body quarantined')
   const err = new SiemError('SIEM_ERR_INGEST_MALFORMED_BODY', malformed.message)

@@ -1,0 +1,26 @@
+/**
+ * Entry point of a preparation worker thread. It decodes, parses and
+ * validates request bodies with its own validator and posts each outcome
+ * back. No state outlives a body.
+ */
+import { parentPort, workerData } from 'node:worker_threads'
+import { EventValidator } from '../../schema/validate.js'
+import { prepareBody } from './prepare-body.js'
+import { toWire } from './prepare-wire.js'
+import type { PrepareRequest, PrepareWorkerData, WorkerReply } from './worker-protocol.js'
+
+const port = parentPort
+if (port === null) throw new Error('prepare-worker.js runs only as a worker thread')
+const { validation, limits } = workerData as PrepareWorkerData
+const validator = new EventValidator(validation)
+
+port.on('message', (request: PrepareRequest) => {
+  prepareBody(request.input, validator, limits).then(
+    (outcome) => port.postMessage({ id: request.id, outcome: toWire(outcome) } satisfies WorkerReply),
+    (err: unknown) => {
+      const message = err instanceof Error ? err.message : String(err)
+      port.postMessage({ id: request.id, failure: message } satisfies WorkerReply)
+    },
+  )
+})
+port.postMessage({ ready: true } satisfies WorkerReply)

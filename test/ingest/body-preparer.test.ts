@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { gzipSync } from 'node:zlib'
+import { loadConfig } from '../../src/config/load.js'
+import { isSiemError } from '../../src/errors.js'
+import { InlineBodyPreparer } from '../../src/ingest/http/body-preparer.js'
+import type { BodyInput, BodyLimits, BodyOutcome } from '../../src/ingest/http/prepare-body.js'
+import { WorkerBodyPreparer } from '../../src/ingest/http/worker-preparer.js'
+import type { PrepareContext } from '../../src/ingest/prepare.js'
+import { createLogger } from '../../src/logger.js'
+import { rowJson } from '../../src/schema/row-json.js'
+import { EventValidator } from '../../src/schema/validate.js'
+
+const validation = loadConfig({ env: {} }).validation
+const limits: BodyLimits = { maxPayloadSize: 64 * 1024, maxBatchSize: 5 }
+const context: PrepareContext = { tenantId: 'acme', sourceIp: '127.0.0.1', sourceFormat: 'json', maxQuarantineRaw: 1024 }
+const logger = createLogger({ level: 'silent' })
+
+const now = (): string => new Date().toISOString()
+const valid = (id: string): Record<string, unknown> => ({
+  event_id: id,
+  timestamp: now(),
+  source: { product: 'openssh', host: 'bastion-1' },
+  action: 'auth.failure',
+  actor: { type: 'user', name: 'root', ip_address: '203.0.113.7' },
+  severity: 6,
+  metadata: { port: 22 },
+})
+
+function input(body: string | Buffer, options: { encoding?: string; format?: 'json' | 'ndjson' } = {}): BodyInput {
+  return { body: typeof body === 'string' ? Buffer.from(body) : body, contentEncoding: options.encoding, format: options.format ?? 'json', context }
+}
+
+/** Bodies that cover every kind of outcome, with a name for failure messages. */
+const BODIES: Array<[string, BodyInput]> = [
+  ['valid events', input(JSON.stringify({ events: [valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b'), valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7c')] }))],
+  ['an event without id or raw', input(JSON.stringify([{ timestamp: now(), source: { product: 'sshd' }, action: 'auth.login' }]))],
+  ['an invalid field and an unknown one', input(JSON.stringify([{ ...valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7d'), severity: 99, colour: 'red' }]))],
+  ['NDJSON with a line that is not JSON', input(`${JSON.stringify(valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7e'))}\n{"oops\n`, { format: 'ndjson' })],
+  ['gzip', input(gzipSync(JSON.stringify([valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7f')])), { encoding: 'gzip' })],
+  ['gzip that does not inflate', input(Buffer.from('not gzip at all'), { encoding: 'gzip' })],
+  ['an unknown encoding', input('[]', { encoding: 'br' })],
+  ['a body larger than the limit once inflated', input(gzipSync(' '.repeat(100_000)), { encoding: 'gzip' })],
+  ['more events than the batch limit', input(JSON.stringify(Array.from({ length: 6 }, () => valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a70'))))],
+  ['no events', input('[]')],
+  ['malformed JSON', input('{"events": [')],
+  ['invalid UTF-8', input(Buffer.from([0x5b, 0xff, 0x5d]))],
+  ['a lone surrogate', input(JSON.stringify([{ ...valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a71'), target: '\ud800' }]))],
+]
+
+/** Returns the outcome with generated ids and times replaced by placeholders. */
+function comparable(outcome: BodyOutcome): unknown {
+  if (outcome.kind !== 'prepared') return outcome
+  return outcome.events.map((event) => {
+    if (event.kind === 'quarantine') return { ...event, row: { ...event.row, quarantine_id: '(id)', quarantined_at: '(time)' } }
+    const row = JSON.parse(rowJson(event.row)) as Record<string, unknown>
+    const generated = !event.clientId
+    return { ...event, row: { ...row, received_at: '(time)', event_id: generated ? '(id)' : row['event_id'] } }
+  })
+}
+
+describe('worker body preparer', () => {
+  let workers: WorkerBodyPreparer
+  const inline = new InlineBodyPreparer(new EventValidator(validation), limits)
+
+  before(async () => {
+    workers = new WorkerBodyPreparer({ workers: 2, validation, limits, logger })
+    await workers.start()
+  })
+
+  after(async () => {
+    await workers.close()
+  })
+
+  test('worker matches inline for every body', async () => {
+    for (const [name, body] of BODIES) {
+      const [fromWorker, fromInline] = await Promise.all([workers.prepare(body), inline.prepare(body)])
+      assert.deepEqual(comparable(fromWorker), comparable(fromInline), name)
+    }
+  })
+
+  test('worker rows match validated columns', async () => {
+    const body = BODIES[0]?.[1]
+    assert.ok(body)
+    const outcome = await workers.prepare(body)
+    assert.equal(outcome.kind, 'prepared')
+    const event = outcome.kind === 'prepared' ? outcome.events[0] : undefined
+    assert.equal(event?.kind, 'event')
+    if (event?.kind !== 'event') return
+    assert.equal(event.row.event_id, '0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b')
+    assert.equal(event.row.actor_ip, '203.0.113.7')
+    assert.equal(event.row.metadata, '{"port":22}')
+    assert.equal(JSON.stringify(event.row), rowJson(event.row))
+  })
+
+  test('concurrent bodies get their own outcomes', async () => {
+    const ids = Array.from({ length: 40 }, (_, index) => `0190a5b2-7c3d-7e4f-8a1b-${index.toString(16).padStart(12, '0')}`)
+    const outcomes = await Promise.all(ids.map((id) => workers.prepare(input(JSON.stringify([valid(id)])))))
+    assert.deepEqual(
+      outcomes.map((outcome) => (outcome.kind === 'prepared' && outcome.events[0]?.kind === 'event' ? outcome.events[0].row.event_id : outcome.kind)),
+      ids,
+    )
+  })
+})
+
+describe('worker body preparer failures', () => {
+  test('pending body fails with 503, then respawns', async () => {
+    const script = new URL('../support/exiting-prepare-worker.js', import.meta.url)
+    const preparer = new WorkerBodyPreparer({ workers: 1, validation, limits, logger, script })
+    await preparer.start()
+    try {
+      const body = BODIES[0]?.[1]
+      assert.ok(body)
+      for (let round = 0; round < 2; round++) {
+        await assert.rejects(preparer.prepare(body), (err: unknown) => {
+          assert.ok(isSiemError(err, 'SIEM_ERR_INGEST_WORKER_FAILED'), String(err))
+          assert.equal(err.statusCode, 503)
+          assert.equal(err.retryAfterSeconds, 1)
+          return true
+        })
+      }
+    } finally {
+      await preparer.close()
+    }
+  })
+
+  test('start fails on a missing script', async () => {
+    const script = new URL('../support/no-such-worker.js', import.meta.url)
+    const preparer = new WorkerBodyPreparer({ workers: 1, validation, limits, logger, script })
+    await assert.rejects(preparer.start())
+    await preparer.close()
+  })
+
+  test('prepare after close is rejected', async () => {
+    const preparer = new WorkerBodyPreparer({ workers: 1, validation, limits, logger })
+    await preparer.start()
+    await preparer.close()
+    const body = BODIES[0]?.[1]
+    assert.ok(body)
+    await assert.rejects(preparer.prepare(body), (err: unknown) => isSiemError(err, 'SIEM_ERR_QUEUE_CLOSED'))
+  })
+})

@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { decodeDataItems, encodeDataRecord, RECORD_HEADER_BYTES } from '../../src/queue/spool/record.js'
+import { estimateItemBytes } from '../../src/queue/types.js'
+import type { EventRow, QueueItem } from '../../src/schema/event.js'
+import { rowJson } from '../../src/schema/row-json.js'
+import { SerializedEventRow } from '../../src/schema/serialized-row.js'
+
+const ROW: EventRow = {
+  event_id: '0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b',
+  tenant_id: 'acme',
+  timestamp: '2026-12-04 10:00:00.123456',
+  received_at: '2026-12-04 10:00:01.000000',
+  source_product: 'openssh',
+  source_host: 'bastion-1',
+  source_instance_id: '',
+  source_version: '9.6',
+  actor_type: 'user',
+  actor_id: '',
+  actor_name: 'root',
+  actor_email: '',
+  actor_ip: '203.0.113.7',
+  action: 'auth.failure',
+  target: 'sshd',
+  outcome: 'failure',
+  severity: 6,
+  schema_version: '1.0.0',
+  raw: 'Failed password for root from 203.0.113.7 port 52311 ssh2 — "quoted"',
+  metadata: '{"port":52311}',
+}
+
+test('serialized row reads every column', () => {
+  const row = new SerializedEventRow(JSON.stringify(ROW), ROW.event_id)
+  for (const column of Object.keys(ROW) as Array<keyof EventRow>) assert.equal(row[column], ROW[column], column)
+})
+
+test('serialized row stringifies to its text', () => {
+  const json = JSON.stringify(ROW)
+  const row = new SerializedEventRow(json, ROW.event_id)
+  assert.equal(rowJson(row), json)
+  assert.equal(JSON.stringify(row), json)
+  assert.deepEqual(JSON.parse(JSON.stringify({ row })), { row: ROW })
+})
+
+test('spool record text matches plain rows', () => {
+  const plain: QueueItem[] = [{ table: 'events', row: ROW }]
+  const serialized: QueueItem[] = [{ table: 'events', row: new SerializedEventRow(JSON.stringify(ROW), ROW.event_id) }]
+  const header = { firstSeq: 1, enqueuedAt: 0, count: 1 }
+  const fromPlain = encodeDataRecord(header, plain)
+  assert.deepEqual(encodeDataRecord(header, serialized), fromPlain)
+  assert.deepEqual(decodeDataItems(fromPlain.subarray(RECORD_HEADER_BYTES)), plain)
+})
+
+test('queue sizes serialized row without parsing', () => {
+  const json = JSON.stringify(ROW)
+  const row = new SerializedEventRow(json, ROW.event_id)
+  assert.equal(estimateItemBytes({ table: 'events', row }), 200 + json.length)
+  // Reading a column would have parsed the text; toJSON shows whether it was.
+  let parsed = false
+  const original = row.toJSON.bind(row)
+  row.toJSON = () => {
+    parsed = true
+    return original()
+  }
+  estimateItemBytes({ table: 'events', row })
+  rowJson(row)
+  assert.equal(parsed, false)
+})
