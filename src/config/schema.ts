@@ -135,8 +135,8 @@ export const configSchema: Schema = {
       }),
     }),
     writer: section({
-      batch_size: integer(10000, 1, 1_000_000),
-      max_batch_size: integer(50000, 1, 1_000_000),
+      batch_size: integer(20000, 1, 1_000_000),
+      max_batch_size: integer(100000, 1, 1_000_000),
       flush_interval: duration('5s'),
       concurrency: integer(2, 1, 64),
       retry_initial_delay: duration('100ms'),
