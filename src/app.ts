@@ -90,7 +90,7 @@ export class SiemApp {
       queue,
       metrics: new IngestMetrics(this.registry),
     })
-    const preparer = await startBodyPreparer(this.config, validator, this.logger)
+    const preparer = await startBodyPreparer(this.config, validator, this.logger, this.registry)
     this.#preparer = preparer
     const http = await this.#startHttp(storage, queue, writer, auth, pipeline, preparer)
     const cef = new CefListeners({ config: this.config, ingestor: pipeline, logger: this.logger, registry: this.registry })

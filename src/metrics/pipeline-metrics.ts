@@ -114,3 +114,32 @@ export function registerQueueGauges(registry: Registry, queue: EventQueue): void
     },
   })
 }
+
+/** Counts of the preparation worker pool that its gauges read. */
+export interface PreparerStats {
+  /** Bodies sent to a worker that has not replied yet. */
+  pendingBodies: number
+  /** Workers that died since the start, each replaced by the next body. */
+  workerFailures: number
+}
+
+/** Gauges of the preparation workers, read from the pool at each scrape. */
+export function registerPreparerGauges(registry: Registry, stats: () => PreparerStats): void {
+  const registers = [registry]
+  new Gauge({
+    name: 'siem_prepare_pending_bodies',
+    help: 'HTTP bodies waiting for a preparation worker',
+    registers,
+    collect() {
+      this.set(stats().pendingBodies)
+    },
+  })
+  new Gauge({
+    name: 'siem_prepare_worker_failures',
+    help: 'Preparation workers that died since the start; their pending bodies got 503',
+    registers,
+    collect() {
+      this.set(stats().workerFailures)
+    },
+  })
+}

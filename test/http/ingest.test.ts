@@ -458,4 +458,9 @@ describe('operations routes', () => {
     assert.ok((await metricValue(app.url, 'siem_events_accepted_total', { source: 'http' })) >= 10_000)
     assert.ok((await metricValue(app.url, 'siem_events_quarantined_total', { source: 'http', reason: 'out_of_range' })) >= 1)
   })
+
+  test('metrics show the preparation workers', async () => {
+    assert.equal(await metricValue(app.url, 'siem_prepare_pending_bodies'), 0)
+    assert.equal(await metricValue(app.url, 'siem_prepare_worker_failures'), 0)
+  })
 })

@@ -119,6 +119,7 @@ describe('worker body preparer failures', () => {
           return true
         })
       }
+      assert.deepEqual(preparer.stats(), { pendingBodies: 0, workerFailures: 2 })
     } finally {
       await preparer.close()
     }

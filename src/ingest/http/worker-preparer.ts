@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads'
 import type { ValidationConfig } from '../../config/types.js'
 import { SiemError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
+import type { PreparerStats } from '../../metrics/pipeline-metrics.js'
 import type { BodyPreparer } from './body-preparer.js'
 import type { BodyInput, BodyLimits, BodyOutcome } from './prepare-body.js'
 import { fromWire } from './prepare-wire.js'
@@ -43,6 +44,7 @@ export class WorkerBodyPreparer implements BodyPreparer {
   readonly #slots: Array<Slot | undefined>
   #nextId = 0
   #closed = false
+  #failures = 0
 
   constructor(options: WorkerBodyPreparerOptions) {
     if (options.workers < 1) throw new RangeError('WorkerBodyPreparer needs at least one worker')
@@ -53,6 +55,13 @@ export class WorkerBodyPreparer implements BodyPreparer {
   /** Starts every worker and waits until each has compiled its validator. */
   async start(): Promise<void> {
     await Promise.all(this.#slots.map((_, index) => this.#slot(index).ready))
+  }
+
+  /** Returns the pending bodies and the number of workers that died, for the metrics. */
+  stats(): PreparerStats {
+    let pendingBodies = 0
+    for (const slot of this.#slots) pendingBodies += slot?.tasks.size ?? 0
+    return { pendingBodies, workerFailures: this.#failures }
   }
 
   prepare(input: BodyInput): Promise<BodyOutcome> {
@@ -120,6 +129,7 @@ export class WorkerBodyPreparer implements BodyPreparer {
       markFailed(err)
     })
     worker.on('exit', (exitCode) => {
+      if (!this.#closed) this.#failures++
       if (this.#slots[index] === slot) this.#slots[index] = undefined
       markFailed(new Error(`preparation worker exited with code ${exitCode}`))
       this.#fail(slot, `the preparation worker exited with code ${exitCode}`)
