@@ -9,10 +9,27 @@ export interface DataDirLock {
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+  return !isZombie(pid)
+}
+
+/**
+ * Returns true for a process that has exited but is not reaped yet, which
+ * signal 0 still reaches. Right after kill -9 the old server is in that
+ * state until its parent waits for it. Only Linux has /proc/<pid>/stat, so
+ * elsewhere this returns false.
+ */
+function isZombie(pid: number): boolean {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return false
+  }
+  // The state letter follows the command name, which is in parentheses and may contain spaces.
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z'
 }
 
 /**

@@ -1,6 +1,8 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -10,7 +12,7 @@ import { openStorage, type Storage } from '../../src/storage/client.js'
 import { acquireDataDirLock } from '../../src/storage/data-dir-lock.js'
 import { scopeSettings } from '../../src/storage/embedded-connection.js'
 import { loadMigrations, runMigrations } from '../../src/storage/migrator.js'
-import { freshDataDir } from '../support/app.js'
+import { freshDataDir, waitFor } from '../support/app.js'
 import { closeTestStorage, openTestStorage, readRows } from '../support/storage.js'
 
 const root = freshDataDir('siem-migrator-')
@@ -79,6 +81,29 @@ describe('embedded storage', () => {
     assert.equal(readFileSync(join(stale, 'siem.lock'), 'utf8'), String(process.pid))
     lock.release()
     lock.release()
+  })
+
+  test('lock of a zombie is taken over', { skip: process.platform !== 'linux' }, async () => {
+    // `exec sleep` replaces the shell, and sleep never waits for the
+    // shell's background child, which stays a zombie once it exits.
+    const parent = spawn('bash', ['-c', 'sleep 0.01 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] })
+    try {
+      const [line] = (await once(parent.stdout, 'data')) as [Buffer]
+      const zombie = Number.parseInt(line.toString(), 10)
+      await waitFor(
+        async () => readFileSync(`/proc/${zombie}/stat`, 'utf8'),
+        (stat) => stat.includes(') Z '),
+        5000,
+      )
+      const dir = join(root, 'zombie')
+      mkdirSync(dir)
+      writeFileSync(join(dir, 'siem.lock'), String(zombie))
+      const lock = acquireDataDirLock(dir)
+      assert.equal(readFileSync(join(dir, 'siem.lock'), 'utf8'), String(process.pid))
+      lock.release()
+    } finally {
+      parent.kill('SIGKILL')
+    }
   })
 })
 
