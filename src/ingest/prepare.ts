@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { EventRow, FieldError, QuarantineRow, SourceFormat } from '../schema/event.js'
+import { MAX_NESTING_DEPTH, serializedDeeperThan } from '../schema/nesting.js'
 import { formatClickHouseMicros, nowMicros } from '../schema/timestamp.js'
 import { truncateText } from '../schema/truncate.js'
 import type { EventValidator } from '../schema/validate.js'
@@ -76,12 +77,23 @@ function hasClientEventId(value: unknown): boolean {
   return (value as { event_id?: unknown }).event_id !== undefined
 }
 
+const TOO_DEEP_TEXT = '(event nested too deeply to keep as text)'
+
+/**
+ * An event whose metadata is within MAX_NESTING_DEPTH is at most one level
+ * deeper, so its text is always kept. Past this depth the text is replaced,
+ * whether or not the thread's stack could serialize it.
+ */
+const MAX_TEXT_DEPTH = MAX_NESTING_DEPTH + 1
+
 function rawTextOf(value: unknown): string {
+  let text: string
   try {
-    return JSON.stringify(value) ?? String(value)
+    text = JSON.stringify(value) ?? String(value)
   } catch {
     // JSON.stringify, and String for arrays, recurse: a value nested thousands
     // of levels deep (which JSON.parse accepts) overflows the stack.
-    return '(event nested too deeply to keep as text)'
+    return TOO_DEEP_TEXT
   }
+  return serializedDeeperThan(text, value, MAX_TEXT_DEPTH) ? TOO_DEEP_TEXT : text
 }

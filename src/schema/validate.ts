@@ -4,6 +4,7 @@ import addFormatsModule from 'ajv-formats'
 import type { ValidationConfig } from '../config/types.js'
 import { SCHEMA_VERSION, type ActorType, type EventRow, type FieldError, type Outcome } from './event.js'
 import { KNOWN_FIELDS, MAX_RAW_LENGTH, eventSchema } from './event-schema.js'
+import { MAX_NESTING_DEPTH, serializedDeeperThan } from './nesting.js'
 import { formatClickHouseMicros, parseRfc3339, type EpochMicros } from './timestamp.js'
 import { truncateText } from './truncate.js'
 import { uuidv7 } from './uuid.js'
@@ -125,14 +126,16 @@ export class EventValidator {
       timestamp = this.#checkTimestamp(event.timestamp, input.receivedAt, errors)
     }
     if (errors.length > 0 || timestamp === undefined) return { ok: false, errors }
-    let row: EventRow
+    let row: EventRow | undefined
     try {
       row = this.#toRow(event, timestamp, input)
     } catch (err) {
       // JSON.stringify recurses, so metadata nested thousands of levels deep
-      // (which JSON.parse accepts) overflows the stack.
+      // (which JSON.parse accepts) overflows the stack before the depth check.
       if (!(err instanceof RangeError)) throw err
-      return { ok: false, errors: [{ field: 'metadata', code: 'too_deep', message: 'metadata is nested too deeply to store' }] }
+    }
+    if (row === undefined) {
+      return { ok: false, errors: [{ field: 'metadata', code: 'too_deep', message: `metadata is nested more than ${MAX_NESTING_DEPTH} levels deep` }] }
     }
     const encodingErrors = loneSurrogateErrors(row)
     if (encodingErrors.length > 0) return { ok: false, errors: encodingErrors }
@@ -165,10 +168,13 @@ export class EventValidator {
     return this.#receivedAtText
   }
 
-  #toRow(event: InputEvent, timestamp: EpochMicros, input: ValidationInput): EventRow {
+  /** Builds the row, or returns undefined when the metadata is nested too deeply. */
+  #toRow(event: InputEvent, timestamp: EpochMicros, input: ValidationInput): EventRow | undefined {
     const actor = event.actor
     let metadata = event.metadata
     if (!this.#config.strict_mode) metadata = moveUnknownFields(event, metadata)
+    const metadataText = metadata === undefined ? '{}' : metadataJson(metadata)
+    if (metadataText === undefined) return undefined
     const raw = event.raw ?? truncateText(typeof input.rawText === 'string' ? input.rawText : input.rawText(), MAX_RAW_LENGTH)
     return {
       event_id: event.event_id === undefined ? uuidv7() : event.event_id.toLowerCase(),
@@ -190,7 +196,7 @@ export class EventValidator {
       severity: event.severity ?? DEFAULT_SEVERITY,
       schema_version: SCHEMA_VERSION,
       raw,
-      metadata: metadata === undefined ? '{}' : JSON.stringify(metadata),
+      metadata: metadataText,
     }
   }
 }
@@ -224,6 +230,16 @@ function loneSurrogateErrors(row: EventRow): FieldError[] {
     }
   }
   return errors
+}
+
+/**
+ * Serializes metadata, or returns undefined when it is nested deeper than
+ * MAX_NESTING_DEPTH, so the limit is the same on every thread. A depth
+ * that overflows the stack first throws a RangeError.
+ */
+function metadataJson(metadata: Record<string, unknown>): string | undefined {
+  const text = JSON.stringify(metadata)
+  return serializedDeeperThan(text, metadata, MAX_NESTING_DEPTH) ? undefined : text
 }
 
 function moveUnknownFields(

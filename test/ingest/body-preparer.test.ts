@@ -31,6 +31,12 @@ function input(body: string | Buffer, options: { encoding?: string; format?: 'js
   return { body: typeof body === 'string' ? Buffer.from(body) : body, contentEncoding: options.encoding, format: options.format ?? 'json', context }
 }
 
+/** Returns an event whose metadata is `depth` levels of objects deep, counting the metadata object itself. */
+function deepMetadata(id: string, depth: number): string {
+  const event = JSON.stringify(valid(id)).slice(0, -1).replace(/,"metadata":\{"port":22\}/, '')
+  return `${event},"metadata":${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}}`
+}
+
 /** Bodies that cover every kind of outcome, with a name for failure messages. */
 const BODIES: Array<[string, BodyInput]> = [
   ['valid events', input(JSON.stringify({ events: [valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b'), valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7c')] }))],
@@ -46,6 +52,11 @@ const BODIES: Array<[string, BodyInput]> = [
   ['malformed JSON', input('{"events": [')],
   ['invalid UTF-8', input(Buffer.from([0x5b, 0xff, 0x5d]))],
   ['a lone surrogate', input(JSON.stringify([{ ...valid('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a71'), target: '\ud800' }]))],
+  // A worker thread's stack is about four times the main thread's, so nesting
+  // that overflows JSON.stringify on one may not on the other.
+  ['metadata 5000 levels deep', input(`[${deepMetadata('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a72', 5000)}]`)],
+  ['an array 5000 levels deep', input(`[${'['.repeat(5000)}${']'.repeat(5000)}]`)],
+  ['an unknown field 5000 levels deep', input(`[{"colour":${'['.repeat(5000)}${']'.repeat(5000)}}]`)],
 ]
 
 /** Returns the outcome with generated ids and times replaced by placeholders. */
@@ -91,6 +102,18 @@ describe('worker body preparer', () => {
     assert.equal(event.row.actor_ip, '203.0.113.7')
     assert.equal(event.row.metadata, '{"port":22}')
     assert.equal(JSON.stringify(event.row), rowJson(event.row))
+  })
+
+  test('metadata depth limit is 1000 levels', async () => {
+    const body = input(`[${deepMetadata('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a73', 1000)},${deepMetadata('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a74', 1001)}]`)
+    for (const outcome of await Promise.all([workers.prepare(body), inline.prepare(body)])) {
+      assert.equal(outcome.kind, 'prepared')
+      const events = outcome.kind === 'prepared' ? outcome.events : []
+      assert.equal(events[0]?.kind, 'event')
+      assert.match(events[0]?.kind === 'event' ? events[0].row.raw : '', /^\{"event_id"/)
+      assert.equal(events[1]?.kind, 'quarantine')
+      assert.equal(events[1]?.kind === 'quarantine' ? events[1].errorCode : undefined, 'too_deep')
+    }
   })
 
   test('concurrent bodies get their own outcomes', async () => {
