@@ -97,7 +97,7 @@ function schemaTypesAt(path: string): string[] {
  */
 function coerceEnvValue(path: string, value: string): unknown {
   const types = schemaTypesAt(path)
-  if (types.includes('integer') && /^\d+$/.test(value)) return Number(value)
+  if (types.includes('integer') && /^-?\d+$/.test(value)) return Number(value)
   if (types.includes('boolean') && (value === 'true' || value === 'false')) return value === 'true'
   return value
 }

@@ -245,6 +245,10 @@ describe('loadConfig sources', () => {
     assert.equal(config.storage.server.username, '1000')
   })
 
+  test('rejects a negative environment integer by range', () => {
+    assertRejected({ env: { SIEM_PREPARE_WORKERS: '-1' } }, ['ingest.prepare_workers=-1', 'must be >= 0'])
+  })
+
   test('rejects an invalid environment value with its key', () => {
     assertRejected({ env: { SIEM_HTTP_PORT: 'http' } }, ['http.port="http"'])
     assertRejected({ env: { SIEM_FLUSH_INTERVAL: 'later' } }, ['writer.flush_interval', '"later"'])
