@@ -3,6 +3,7 @@ import type { IngestMetrics } from '../metrics/pipeline-metrics.js'
 import type { EventQueue } from '../queue/types.js'
 import type { FieldError, QueueItem } from '../schema/event.js'
 import type { EventValidator } from '../schema/validate.js'
+import { InFlightClaims, type InFlightRequest } from './in-flight-claims.js'
 import { prepareCandidates, type PrepareContext, type PreparedEvent } from './prepare.js'
 import { RecentIds } from './recent-ids.js'
 import type { Candidate, CandidateError, IngestContext, IngestResult, Ingestor } from './types.js'
@@ -26,6 +27,7 @@ export class IngestPipeline implements Ingestor {
   readonly #queue: EventQueue
   readonly #metrics: IngestMetrics
   readonly #recent: RecentIds
+  readonly #inFlight = new InFlightClaims()
 
   constructor(options: IngestPipelineOptions) {
     this.#config = options.config
@@ -50,59 +52,97 @@ export class IngestPipeline implements Ingestor {
   }
 
   async ingestPrepared(prepared: readonly PreparedEvent[], context: IngestContext): Promise<IngestResult> {
-    const now = Date.now()
-    const items: QueueItem[] = []
-    const result: IngestResult = { accepted: 0, quarantined: 0, duplicates: 0, eventIds: [], errors: [] }
-    const claimed: string[] = []
-    const quarantineReasons: string[] = []
-
-    // Ids are claimed as the events are read, so that a concurrent re-send of
-    // the same request finds them, and released if this request fails.
+    const request = this.#inFlight.begin(context.tenantId)
+    let stored = false
     try {
-      for (let index = 0; index < prepared.length; index++) {
-        const event = prepared[index] as PreparedEvent
-        if (event.kind === 'quarantine') {
-          items.push({ table: 'quarantine', row: event.row })
-          this.#recordErrors(result.errors, index, event.errors)
-          quarantineReasons.push(event.errorCode)
-          continue
-        }
-        const id = event.row.event_id
-        // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
-        // The window is per tenant: another tenant's id must neither drop this event nor be revealed by it.
-        if (this.#recent.enabled && event.clientId) {
+      const duplicates = await this.#claim(prepared, context.tenantId, request)
+      const { items, result, quarantineReasons } = this.#collect(prepared, duplicates)
+      const source = context.listener
+      this.#metrics.received.inc({ source }, prepared.length)
+      try {
+        await this.#queue.enqueue(items, { ack: context.ack, origin: context.requestId })
+      } catch (err) {
+        const reason = (err as { code?: string }).code ?? 'enqueue_failed'
+        this.#metrics.rejected.inc({ source, reason }, prepared.length)
+        throw err
+      }
+      stored = true
+      this.#metrics.accepted.inc({ source }, result.accepted)
+      if (result.duplicates > 0) this.#metrics.duplicates.inc({ source }, result.duplicates)
+      for (const reason of quarantineReasons) this.#metrics.quarantined.inc({ source, reason })
+      return result
+    } finally {
+      // Claims of a request that failed are released, so that a re-send is stored.
+      if (!stored) this.#release(context.tenantId, request.claimed)
+      this.#inFlight.end(request, stored)
+    }
+  }
+
+  /**
+   * Claims the sender-chosen ids of the events in the re-send window and
+   * returns which events are re-sent (1) and so skipped. An id that another
+   * unfinished request has claimed is not known to be stored yet, so this
+   * request then releases its own claims, waits for the other requests'
+   * outcomes, and claims again. It keeps no claim while it waits, so two
+   * requests cannot wait for each other.
+   */
+  async #claim(prepared: readonly PreparedEvent[], tenantId: string, request: InFlightRequest): Promise<Uint8Array> {
+    if (!this.#recent.enabled) return new Uint8Array(prepared.length)
+    for (;;) {
+      const now = Date.now()
+      const duplicates = new Uint8Array(prepared.length)
+      const holders = new Set<InFlightRequest>()
+      try {
+        for (let index = 0; index < prepared.length; index++) {
+          const event = prepared[index] as PreparedEvent
+          // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
+          // The window is per tenant: another tenant's id must neither drop this event nor be revealed by it.
+          if (event.kind !== 'event' || !event.clientId) continue
+          const id = event.row.event_id
           // A claim fails for an id seen before, in an earlier request or earlier in this one.
-          if (!this.#recent.claim(context.tenantId, id, now)) {
-            result.duplicates++
-            result.eventIds.push(id)
+          if (this.#recent.claim(tenantId, id, now)) {
+            request.add(id)
             continue
           }
-          claimed.push(id)
+          const holder = this.#inFlight.holderOf(tenantId, id, request)
+          if (holder === undefined) duplicates[index] = 1
+          else holders.add(holder)
         }
-        items.push({ table: 'events', row: event.row })
-        result.eventIds.push(id)
-        result.accepted++
+      } catch (err) {
+        this.#release(tenantId, request.claimed)
+        request.clear()
+        throw err
       }
-    } catch (err) {
-      this.#release(context.tenantId, claimed)
-      throw err
+      if (holders.size === 0) return duplicates
+      this.#release(tenantId, request.claimed)
+      request.clear()
+      await Promise.all([...holders].map((holder) => holder.done))
+    }
+  }
+
+  /** Builds the queue items and the response of a request whose ids are claimed. */
+  #collect(prepared: readonly PreparedEvent[], duplicates: Uint8Array): { items: QueueItem[]; result: IngestResult; quarantineReasons: string[] } {
+    const items: QueueItem[] = []
+    const result: IngestResult = { accepted: 0, quarantined: 0, duplicates: 0, eventIds: [], errors: [] }
+    const quarantineReasons: string[] = []
+    for (let index = 0; index < prepared.length; index++) {
+      const event = prepared[index] as PreparedEvent
+      if (event.kind === 'quarantine') {
+        items.push({ table: 'quarantine', row: event.row })
+        this.#recordErrors(result.errors, index, event.errors)
+        quarantineReasons.push(event.errorCode)
+        continue
+      }
+      result.eventIds.push(event.row.event_id)
+      if (duplicates[index] === 1) {
+        result.duplicates++
+        continue
+      }
+      items.push({ table: 'events', row: event.row })
+      result.accepted++
     }
     result.quarantined = quarantineReasons.length
-
-    const source = context.listener
-    this.#metrics.received.inc({ source }, prepared.length)
-    try {
-      await this.#queue.enqueue(items, { ack: context.ack, origin: context.requestId })
-    } catch (err) {
-      this.#release(context.tenantId, claimed)
-      const reason = (err as { code?: string }).code ?? 'enqueue_failed'
-      this.#metrics.rejected.inc({ source, reason }, prepared.length)
-      throw err
-    }
-    this.#metrics.accepted.inc({ source }, result.accepted)
-    if (result.duplicates > 0) this.#metrics.duplicates.inc({ source }, result.duplicates)
-    for (const reason of quarantineReasons) this.#metrics.quarantined.inc({ source, reason })
-    return result
+    return { items, result, quarantineReasons }
   }
 
   #release(tenantId: string, claimed: readonly string[]): void {
