@@ -115,7 +115,7 @@ export function registerQueueGauges(registry: Registry, queue: EventQueue): void
   })
 }
 
-/** Counts of the preparation worker pool that its gauges read. */
+/** Counts of the preparation worker pool. */
 export interface PreparerStats {
   /** Bodies sent to a worker that has not replied yet. */
   pendingBodies: number
@@ -123,23 +123,31 @@ export interface PreparerStats {
   workerFailures: number
 }
 
-/** Gauges of the preparation workers, read from the pool at each scrape. */
-export function registerPreparerGauges(registry: Registry, stats: () => PreparerStats): void {
-  const registers = [registry]
-  new Gauge({
-    name: 'siem_prepare_pending_bodies',
-    help: 'HTTP bodies waiting for a preparation worker',
-    registers,
-    collect() {
-      this.set(stats().pendingBodies)
-    },
-  })
-  new Gauge({
-    name: 'siem_prepare_worker_failures',
-    help: 'Preparation workers that died since the start; their pending bodies got 503',
-    registers,
-    collect() {
-      this.set(stats().workerFailures)
-    },
-  })
+/** Metrics of the preparation workers; with no workers they stay at 0. */
+export class PreparerMetrics {
+  readonly workerFailures: Counter
+  #stats: () => PreparerStats = () => ({ pendingBodies: 0, workerFailures: 0 })
+
+  constructor(registry: Registry) {
+    const registers = [registry]
+    const read = (): PreparerStats => this.#stats()
+    new Gauge({
+      name: 'siem_prepare_pending_bodies',
+      help: 'HTTP bodies waiting for a preparation worker',
+      registers,
+      collect() {
+        this.set(read().pendingBodies)
+      },
+    })
+    this.workerFailures = new Counter({
+      name: 'siem_prepare_worker_failures_total',
+      help: 'Preparation workers that died; their pending bodies got 503',
+      registers,
+    })
+  }
+
+  /** Makes the pending-bodies gauge read from `stats` at each scrape. */
+  readFrom(stats: () => PreparerStats): void {
+    this.#stats = stats
+  }
 }

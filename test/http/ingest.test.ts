@@ -461,6 +461,6 @@ describe('operations routes', () => {
 
   test('metrics show the preparation workers', async () => {
     assert.equal(await metricValue(app.url, 'siem_prepare_pending_bodies'), 0)
-    assert.equal(await metricValue(app.url, 'siem_prepare_worker_failures'), 0)
+    assert.equal(await metricValue(app.url, 'siem_prepare_worker_failures_total'), 0)
   })
 })

@@ -129,7 +129,11 @@ describe('worker body preparer', () => {
 describe('worker body preparer failures', () => {
   test('pending body fails with 503, then respawns', async () => {
     const script = new URL('../support/exiting-prepare-worker.js', import.meta.url)
-    const preparer = new WorkerBodyPreparer({ workers: 1, validation, limits, logger, script })
+    let failures = 0
+    const onWorkerFailure = (): void => {
+      failures++
+    }
+    const preparer = new WorkerBodyPreparer({ workers: 1, validation, limits, logger, script, onWorkerFailure })
     await preparer.start()
     try {
       const body = BODIES[0]?.[1]
@@ -143,6 +147,7 @@ describe('worker body preparer failures', () => {
         })
       }
       assert.deepEqual(preparer.stats(), { pendingBodies: 0, workerFailures: 2 })
+      assert.equal(failures, 2)
     } finally {
       await preparer.close()
     }

@@ -17,6 +17,8 @@ export interface WorkerBodyPreparerOptions {
   logger: Logger
   /** The worker's entry point; tests give one that misbehaves. */
   script?: URL
+  /** Called each time a worker dies while the pool is open. */
+  onWorkerFailure?: () => void
 }
 
 interface Task {
@@ -71,7 +73,9 @@ export class WorkerBodyPreparer implements BodyPreparer {
     return new Promise<BodyOutcome>((resolve, reject) => {
       if (slot.tasks.size === 0) slot.worker.ref()
       slot.tasks.set(id, { resolve, reject })
-      slot.worker.postMessage({ id, input } satisfies PrepareRequest)
+      // A small body is a view into a shared pool buffer, which a message would copy whole.
+      const body = input.body.byteLength === input.body.buffer.byteLength ? input.body : new Uint8Array(input.body)
+      slot.worker.postMessage({ id, input: { ...input, body } } satisfies PrepareRequest)
     })
   }
 
@@ -129,7 +133,10 @@ export class WorkerBodyPreparer implements BodyPreparer {
       markFailed(err)
     })
     worker.on('exit', (exitCode) => {
-      if (!this.#closed) this.#failures++
+      if (!this.#closed) {
+        this.#failures++
+        this.#options.onWorkerFailure?.()
+      }
       if (this.#slots[index] === slot) this.#slots[index] = undefined
       markFailed(new Error(`preparation worker exited with code ${exitCode}`))
       this.#fail(slot, `the preparation worker exited with code ${exitCode}`)
