@@ -89,6 +89,8 @@ export class SiemApp {
       validator,
       queue,
       metrics: new IngestMetrics(this.registry),
+      // A re-send waits for the request holding its ids no longer than an enqueue waits for room.
+      resendWaitMs: this.config.queue.block_timeout,
     })
     const preparer = await startBodyPreparer(this.config, validator, this.logger, this.registry)
     this.#preparer = preparer

@@ -3,6 +3,7 @@ import type { IngestMetrics } from '../metrics/pipeline-metrics.js'
 import type { EventQueue } from '../queue/types.js'
 import type { FieldError, QueueItem } from '../schema/event.js'
 import type { EventValidator } from '../schema/validate.js'
+import { SiemError } from '../errors.js'
 import { InFlightClaims, type InFlightRequest } from './in-flight-claims.js'
 import { prepareCandidates, type PrepareContext, type PreparedEvent } from './prepare.js'
 import { RecentIds } from './recent-ids.js'
@@ -13,6 +14,11 @@ export interface IngestPipelineOptions {
   validator: EventValidator
   queue: EventQueue
   metrics: IngestMetrics
+  /**
+   * Maximum time in ms a request waits for other unfinished requests that
+   * hold its ids, in total over its claim attempts. @default 5000
+   */
+  resendWaitMs?: number | undefined
 }
 
 /**
@@ -28,12 +34,14 @@ export class IngestPipeline implements Ingestor {
   readonly #metrics: IngestMetrics
   readonly #recent: RecentIds
   readonly #inFlight = new InFlightClaims()
+  readonly #resendWaitMs: number
 
   constructor(options: IngestPipelineOptions) {
     this.#config = options.config
     this.#validator = options.validator
     this.#queue = options.queue
     this.#metrics = options.metrics
+    this.#resendWaitMs = options.resendWaitMs ?? 5000
     this.#recent = new RecentIds(options.config.dedup_window_events, options.config.dedup_window)
   }
 
@@ -84,40 +92,64 @@ export class IngestPipeline implements Ingestor {
    * unfinished request has claimed is not known to be stored yet, so this
    * request then releases its own claims, waits for the other requests'
    * outcomes, and claims again. It keeps no claim while it waits, so two
-   * requests cannot wait for each other.
+   * requests cannot wait for each other. It waits at most `resendWaitMs` in
+   * total, then throws SIEM_ERR_QUEUE_TIMEOUT.
    */
   async #claim(prepared: readonly PreparedEvent[], tenantId: string, request: InFlightRequest): Promise<Uint8Array> {
     if (!this.#recent.enabled) return new Uint8Array(prepared.length)
-    for (;;) {
-      const now = Date.now()
-      const duplicates = new Uint8Array(prepared.length)
-      const holders = new Set<InFlightRequest>()
-      try {
-        for (let index = 0; index < prepared.length; index++) {
-          const event = prepared[index] as PreparedEvent
-          // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
-          // The window is per tenant: another tenant's id must neither drop this event nor be revealed by it.
-          if (event.kind !== 'event' || !event.clientId) continue
-          const id = event.row.event_id
-          // A claim fails for an id seen before, in an earlier request or earlier in this one.
-          if (this.#recent.claim(tenantId, id, now)) {
-            request.add(id)
-            continue
+    let expiry: { expired: Promise<false>; cancel(): void } | undefined
+    try {
+      for (;;) {
+        const now = Date.now()
+        const duplicates = new Uint8Array(prepared.length)
+        const holders = new Set<InFlightRequest>()
+        try {
+          for (let index = 0; index < prepared.length; index++) {
+            const event = prepared[index] as PreparedEvent
+            // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
+            // The window is per tenant: another tenant's id must neither drop this event nor be revealed by it.
+            if (event.kind !== 'event' || !event.clientId) continue
+            const id = event.row.event_id
+            // A claim fails for an id seen before, in an earlier request or earlier in this one.
+            if (this.#recent.claim(tenantId, id, now)) {
+              request.add(id)
+              continue
+            }
+            const holder = this.#inFlight.holderOf(tenantId, id, request)
+            if (holder === undefined) duplicates[index] = 1
+            else holders.add(holder)
           }
-          const holder = this.#inFlight.holderOf(tenantId, id, request)
-          if (holder === undefined) duplicates[index] = 1
-          else holders.add(holder)
+        } catch (err) {
+          this.#release(tenantId, request.claimed)
+          request.clear()
+          throw err
         }
-      } catch (err) {
+        if (holders.size === 0) return duplicates
         this.#release(tenantId, request.claimed)
         request.clear()
-        throw err
+        // One timer for every round, so that a chain of re-sends of the same ids cannot wait without bound.
+        expiry ??= this.#expiry()
+        const finished = await Promise.race([Promise.all([...holders].map((holder) => holder.done)).then(() => true), expiry.expired])
+        if (!finished) {
+          throw new SiemError('SIEM_ERR_QUEUE_TIMEOUT', `timed out after ${this.#resendWaitMs} ms waiting for another request that claimed the same event ids; retry later`, {
+            value: this.#resendWaitMs,
+            retryAfterSeconds: 1,
+          })
+        }
       }
-      if (holders.size === 0) return duplicates
-      this.#release(tenantId, request.claimed)
-      request.clear()
-      await Promise.all([...holders].map((holder) => holder.done))
+    } finally {
+      expiry?.cancel()
     }
+  }
+
+  /** Starts the timer that ends a request's wait for other requests' claims. */
+  #expiry(): { expired: Promise<false>; cancel(): void } {
+    let timer: NodeJS.Timeout | undefined
+    const expired = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#resendWaitMs)
+      timer.unref()
+    })
+    return { expired, cancel: () => clearTimeout(timer) }
   }
 
   /** Builds the queue items and the response of a request whose ids are claimed. */

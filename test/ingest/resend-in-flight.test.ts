@@ -29,9 +29,10 @@ function heldQueue(): { queue: EventQueue; calls: HeldEnqueue[] } {
   return { queue, calls }
 }
 
-function pipelineOn(queue: EventQueue): IngestPipeline {
+function pipelineOn(queue: EventQueue, resendWaitMs?: number): IngestPipeline {
   const config = loadConfig({ env: {} })
-  return new IngestPipeline({ config: config.ingest, validator: new EventValidator(config.validation), queue, metrics: new IngestMetrics(new Registry()) })
+  const validator = new EventValidator(config.validation)
+  return new IngestPipeline({ config: config.ingest, validator, queue, metrics: new IngestMetrics(new Registry()), resendWaitMs })
 }
 
 const context: IngestContext = { tenantId: 'acme', sourceIp: '127.0.0.1', sourceFormat: 'json', requestId: 'r', ack: 'durable', listener: 'http' }
@@ -135,5 +136,23 @@ describe('re-send while the first request is unfinished', () => {
     const result = await pending
     assert.equal(result.accepted, 1)
     assert.equal(result.duplicates, 1)
+  })
+
+  test('re-send wait times out', async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout'] })
+    const { queue, calls } = heldQueue()
+    const pipeline = pipelineOn(queue, 1000)
+    const ids = [randomUUID()]
+    // The first request's enqueue never settles, as for a commit the writer keeps retrying.
+    void pipeline.ingest(events(ids), context)
+    const second = pipeline.ingest(events(ids), context)
+    const timedOut = assert.rejects(second, (err: unknown) => err instanceof SiemError && err.code === 'SIEM_ERR_QUEUE_TIMEOUT')
+    await settle()
+    t.mock.timers.tick(999)
+    await settle()
+    assert.equal(calls.length, 1)
+    t.mock.timers.tick(1)
+    await timedOut
+    assert.equal(calls.length, 1, 'the timed-out re-send enqueued nothing')
   })
 })
