@@ -75,8 +75,16 @@ export function createHttpServer(options: HttpServerOptions): FastifyInstance {
   app.removeAllContentTypeParsers()
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
 
+  // A connection whose request was under way when close() began would stay
+  // open, idle, until the keep-alive timeout (72 s in fastify), and hold up
+  // the shutdown that long, so responses sent from then on close it.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id)
+    if (closing) reply.header('connection', 'close')
   })
   // Errors are logged once, by the error handler or by the route that sent
   // the response, so this line only records the request.
