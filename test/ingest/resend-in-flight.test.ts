@@ -97,7 +97,7 @@ describe('re-send while the first request is unfinished', () => {
     assert.deepEqual(resent.eventIds, ids)
   })
 
-  test('a waiting re-send holds no claims', async () => {
+  test('waiting re-send releases its claims', async () => {
     const { queue, calls } = heldQueue()
     const pipeline = pipelineOn(queue)
     const [held, other] = [randomUUID(), randomUUID()]
