@@ -126,14 +126,7 @@ export class EventValidator {
       timestamp = this.#checkTimestamp(event.timestamp, input.receivedAt, errors)
     }
     if (errors.length > 0 || timestamp === undefined) return { ok: false, errors }
-    let row: EventRow | undefined
-    try {
-      row = this.#toRow(event, timestamp, input)
-    } catch (err) {
-      // JSON.stringify recurses, so metadata nested thousands of levels deep
-      // (which JSON.parse accepts) overflows the stack before the depth check.
-      if (!(err instanceof RangeError)) throw err
-    }
+    const row = this.#toRow(event, timestamp, input)
     if (row === undefined) {
       return { ok: false, errors: [{ field: 'metadata', code: 'too_deep', message: `metadata is nested more than ${MAX_NESTING_DEPTH} levels deep` }] }
     }
@@ -234,11 +227,18 @@ function loneSurrogateErrors(row: EventRow): FieldError[] {
 
 /**
  * Serializes metadata, or returns undefined when it is nested deeper than
- * MAX_NESTING_DEPTH, so the limit is the same on every thread. A depth
- * that overflows the stack first throws a RangeError.
+ * MAX_NESTING_DEPTH, so the limit is the same on every thread.
  */
 function metadataJson(metadata: Record<string, unknown>): string | undefined {
-  const text = JSON.stringify(metadata)
+  let text: string
+  try {
+    text = JSON.stringify(metadata)
+  } catch (err) {
+    // JSON.stringify recurses, so metadata nested thousands of levels deep
+    // (which JSON.parse accepts) can overflow the stack before the depth check.
+    if (err instanceof RangeError) return undefined
+    throw err
+  }
   return serializedDeeperThan(text, metadata, MAX_NESTING_DEPTH) ? undefined : text
 }
 
