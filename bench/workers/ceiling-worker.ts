@@ -7,7 +7,7 @@ import { nowMicros } from '../../src/schema/timestamp.js'
 import { EventValidator } from '../../src/schema/validate.js'
 import { openStorage, type Storage } from '../../src/storage/client.js'
 import { runMigrations } from '../../src/storage/migrator.js'
-import { ClickHouseRowSink } from '../../src/storage/row-sink.js'
+import { ClickHouseRowSink, insertSettings } from '../../src/storage/row-sink.js'
 import { EventGenerator } from '../model/js-generator.js'
 
 /**
@@ -15,7 +15,7 @@ import { EventGenerator } from '../model/js-generator.js'
  * the validator produces, serialized to JSONEachRow before the clock
  * starts. They go into `events`, created with its materialized views and
  * indexes by the real migrations on a fresh data directory, in batches of
- * the writer's size, with the writer's concurrency and insert settings. A second phase
+ * the writer's size, with the writer's statement, byte body, concurrency and insert settings. A second phase
  * sends row objects through the writer's ClickHouseRowSink, which adds the
  * client's JSON serialization, to show what that costs; a third inserts
  * pre-serialized batches ten times the writer's size, to show what the
@@ -57,14 +57,6 @@ export type CeilingMessage = { type: 'done'; report: CeilingReport } | { type: '
 
 /** Batches of a large-batch insert, in writer batches. */
 const LARGE_BATCH_FACTOR = 10
-
-/** Builds the INSERT with the settings that the writer's ClickHouseRowSink sends with every insert. */
-function insertStatement(token: string): string {
-  return (
-    'INSERT INTO events SETTINGS deduplicate_blocks_in_dependent_materialized_views = 1, async_insert = 0, ' +
-    `insert_deduplication_token = '${token}' FORMAT JSONEachRow`
-  )
-}
 
 function generateRows(seed: number, batches: number, batchSize: number): EventRow[][] {
   const generator = new EventGenerator(seed)
@@ -118,24 +110,24 @@ async function measure(job: CeilingJob): Promise<CeilingReport> {
     const engineVersion = ((await version.json<{ version: string }>())[0] as { version: string }).version
 
     const pool = generateRows(job.seed, job.poolBatches, batchSize)
-    const bodies = pool.map((rows) => rows.map((row) => JSON.stringify(row)).join('\n') + '\n')
-    const jsonBytesPerRow = bodies.reduce((sum, body) => sum + Buffer.byteLength(body), 0) / (pool.length * batchSize)
+    const bodies = pool.map((rows) => Buffer.from(rows.map((row) => JSON.stringify(row)).join('\n') + '\n'))
+    const jsonBytesPerRow = bodies.reduce((sum, body) => sum + body.length, 0) / (pool.length * batchSize)
 
-    const insertBody = async (token: string, body: string): Promise<void> => {
-      await storage.client.exec({
-        query: insertStatement(token),
+    // The statement, settings and byte body of the writer's inserts, so that they take the same path into the engine.
+    const insertBody = async (token: string, body: Buffer): Promise<void> => {
+      const result = await storage.client.exec({
+        query: 'INSERT INTO events FORMAT JSONEachRow',
         values: Readable.from([body]),
-        // The client adds its default output setting to every request. The embedded wrapper would append it
-        // after FORMAT, inside the data, so an undefined value drops it.
-        clickhouse_settings: { output_format_json_quote_64bit_integers: undefined },
+        clickhouse_settings: insertSettings(token),
       })
+      for await (const chunk of result.stream) void chunk
     }
     // A few uncounted inserts, so that the first parts and the engine's caches do not count against the ceiling.
-    for (let i = 0; i < 4; i++) await insertBody(`warm-up-${i}`, bodies[i % bodies.length] as string)
+    for (let i = 0; i < 4; i++) await insertBody(`warm-up-${i}`, bodies[i % bodies.length] as Buffer)
 
     const cpuBefore = process.cpuUsage()
     const preSerialized = await timedInserts(job.durationMs, concurrency, batchSize, (index) =>
-      insertBody(`ceiling-${index}`, bodies[index % bodies.length] as string),
+      insertBody(`ceiling-${index}`, bodies[index % bodies.length] as Buffer),
     )
     const cpu = process.cpuUsage(cpuBefore)
 
@@ -144,10 +136,10 @@ async function measure(job: CeilingJob): Promise<CeilingReport> {
       await sink.insert('events', pool[index % pool.length] as EventRow[], `row-sink-${index}`)
     })
     const largeBodies = Array.from({ length: Math.max(1, Math.floor(bodies.length / LARGE_BATCH_FACTOR)) }, (_, index) =>
-      bodies.slice(index * LARGE_BATCH_FACTOR, (index + 1) * LARGE_BATCH_FACTOR).join(''),
+      Buffer.concat(bodies.slice(index * LARGE_BATCH_FACTOR, (index + 1) * LARGE_BATCH_FACTOR)),
     )
     const largeBatch = await timedInserts(job.largeBatchDurationMs, concurrency, batchSize * LARGE_BATCH_FACTOR, (index) =>
-      insertBody(`large-${index}`, largeBodies[index % largeBodies.length] as string),
+      insertBody(`large-${index}`, largeBodies[index % largeBodies.length] as Buffer),
     )
     return {
       batchSize,

@@ -32,19 +32,37 @@ export interface SerializedEventRow extends EventRow {}
 
 /**
  * An `events` row known by its JSON text, as a preparation worker sends it
- * to the main thread. The text is what the spool writes and the writer
- * inserts, so the hot path reads only `json` and `event_id`. Any other
- * column parses the text once, on first read; that happens only on rare
- * paths, such as a row ClickHouse refused.
+ * to the main thread. The text stays in UTF-8 bytes outside the JavaScript
+ * heap: `line` is a view into the buffer the worker filled with the rows of
+ * one body, one JSON line each. The spool copies those bytes into its
+ * record and the writer into its insert, so the hot path reads only `line`
+ * and `event_id`, and no row text passes through a string or the garbage
+ * collector. Any other column parses the text once, on first read; that
+ * happens only on rare paths, such as a row ClickHouse refused.
  */
 export class SerializedEventRow {
-  readonly json: string
+  /** The row's JSON text in UTF-8, followed by one newline: a line of JSONEachRow. */
+  readonly line: Buffer
   readonly event_id: string
   #parsed: EventRow | undefined
 
-  constructor(json: string, eventId: string) {
-    this.json = json
+  constructor(line: Buffer, eventId: string) {
+    this.line = line
     this.event_id = eventId
+  }
+
+  static fromJson(json: string, eventId: string): SerializedEventRow {
+    return new SerializedEventRow(Buffer.from(`${json}\n`), eventId)
+  }
+
+  /** Size of the JSON text in bytes, without the newline. */
+  get jsonBytes(): number {
+    return this.line.length - 1
+  }
+
+  /** The JSON text, decoded anew at each read. */
+  get json(): string {
+    return this.line.toString('utf8', 0, this.jsonBytes)
   }
 
   /** Returns the row as a plain object, so JSON.stringify of this row gives `json` again. */

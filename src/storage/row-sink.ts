@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { rowJson } from '../schema/row-json.js'
+import { jsonEachRowBody } from './json-lines.js'
 
 export type TargetTable = 'events' | 'events_quarantine'
 
@@ -14,10 +14,13 @@ export interface RowSink {
 }
 
 /** Settings of every batch insert: deduplicate retries, in the table and in its materialized views. */
-const INSERT_SETTINGS = {
-  deduplicate_blocks_in_dependent_materialized_views: 1,
-  async_insert: 0,
-} as const
+export function insertSettings(token: string) {
+  return {
+    deduplicate_blocks_in_dependent_materialized_views: 1,
+    async_insert: 0,
+    insert_deduplication_token: token,
+  } as const
+}
 
 export class ClickHouseRowSink implements RowSink {
   readonly #client: ClickHouseClient
@@ -27,22 +30,21 @@ export class ClickHouseRowSink implements RowSink {
   }
 
   /**
-   * Inserts the rows as JSONEachRow text. The text of each row comes from
-   * `rowJson`, which the disk spool has usually computed already. The
-   * client's `insert` would serialize every row object again, so the text
-   * goes as the body of an `exec`.
+   * Inserts the rows as JSONEachRow. The text of each row comes from
+   * `rowJson` or from the bytes a preparation worker wrote, and the body
+   * goes as one buffer. The client's `insert` would serialize every row
+   * object again, so the body goes through `exec`.
    */
   async insert(table: TargetTable, rows: readonly object[], token: string, signal?: AbortSignal): Promise<void> {
     // A server rejects an INSERT without rows, so an empty batch sends nothing.
     if (rows.length === 0) return
     signal?.throwIfAborted()
-    let text = ''
-    for (const row of rows) text += `${rowJson(row)}\n`
+    const body = jsonEachRowBody(rows)
     const result = await this.#client.exec({
       query: `INSERT INTO ${table} FORMAT JSONEachRow`,
-      // One string chunk: the embedded connection uses it as it is, and HTTP writes it as UTF-8.
-      values: Readable.from([text]),
-      clickhouse_settings: { ...INSERT_SETTINGS, insert_deduplication_token: token },
+      // One chunk: the embedded connection hands it to the engine as it is, and HTTP writes it as it is.
+      values: Readable.from([body]),
+      clickhouse_settings: insertSettings(token),
       ...(signal === undefined ? {} : { abort_signal: signal }),
     })
     // The response to an INSERT has an empty body. Reading it to the end frees the connection.

@@ -30,13 +30,13 @@ const ROW: EventRow = {
 }
 
 test('serialized row reads every column', () => {
-  const row = new SerializedEventRow(JSON.stringify(ROW), ROW.event_id)
+  const row = SerializedEventRow.fromJson(JSON.stringify(ROW), ROW.event_id)
   for (const column of Object.keys(ROW) as Array<keyof EventRow>) assert.equal(row[column], ROW[column], column)
 })
 
 test('serialized row stringifies to its text', () => {
   const json = JSON.stringify(ROW)
-  const row = new SerializedEventRow(json, ROW.event_id)
+  const row = SerializedEventRow.fromJson(json, ROW.event_id)
   assert.equal(rowJson(row), json)
   assert.equal(JSON.stringify(row), json)
   assert.deepEqual(JSON.parse(JSON.stringify({ row })), { row: ROW })
@@ -44,7 +44,7 @@ test('serialized row stringifies to its text', () => {
 
 test('spool record text matches plain rows', () => {
   const plain: QueueItem[] = [{ table: 'events', row: ROW }]
-  const serialized: QueueItem[] = [{ table: 'events', row: new SerializedEventRow(JSON.stringify(ROW), ROW.event_id) }]
+  const serialized: QueueItem[] = [{ table: 'events', row: SerializedEventRow.fromJson(JSON.stringify(ROW), ROW.event_id) }]
   const header = { firstSeq: 1, enqueuedAt: 0, count: 1 }
   const fromPlain = encodeDataRecord(header, plain)
   assert.deepEqual(encodeDataRecord(header, serialized), fromPlain)
@@ -53,8 +53,8 @@ test('spool record text matches plain rows', () => {
 
 test('queue sizes serialized row without parsing', () => {
   const json = JSON.stringify(ROW)
-  const row = new SerializedEventRow(json, ROW.event_id)
-  assert.equal(estimateItemBytes({ table: 'events', row }), 200 + json.length)
+  const row = SerializedEventRow.fromJson(json, ROW.event_id)
+  assert.equal(estimateItemBytes({ table: 'events', row }), 200 + Buffer.byteLength(json))
   // Reading a column would have parsed the text; toJSON shows whether it was.
   let parsed = false
   const original = row.toJSON.bind(row)

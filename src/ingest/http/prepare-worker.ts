@@ -16,7 +16,10 @@ const validator = new EventValidator(validation)
 
 port.on('message', (request: PrepareRequest) => {
   prepareBody(request.input, validator, limits).then(
-    (outcome) => port.postMessage({ id: request.id, outcome: toWire(outcome) } satisfies WorkerReply),
+    (outcome) => {
+      const wire = toWire(outcome)
+      port.postMessage({ id: request.id, outcome: wire.outcome } satisfies WorkerReply, wire.transfer)
+    },
     (err: unknown) => {
       const message = err instanceof Error ? err.message : String(err)
       port.postMessage({ id: request.id, failure: message } satisfies WorkerReply)

@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib'
 import type { QueueItem } from '../../schema/event.js'
 import { rowJson } from '../../schema/row-json.js'
+import { SerializedEventRow } from '../../schema/serialized-row.js'
 
 /**
  * Framing of one spool record:
@@ -49,17 +50,23 @@ export interface SealRecord {
   count: number
 }
 
-function frame(type: RecordTypeCode, headBytes: number, body: string): { buffer: Buffer; head: Buffer } {
-  const bodyBytes = Buffer.byteLength(body)
+/** Allocates a framed record with room for a fixed head of `headBytes` and a body of `bodyBytes`, both for the caller to fill before `seal`. */
+function frame(type: RecordTypeCode, headBytes: number, bodyBytes: number): { buffer: Buffer; head: Buffer; body: Buffer } {
   const payloadBytes = headBytes + bodyBytes
   const buffer = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payloadBytes)
   buffer.writeUInt16LE(RECORD_MAGIC, 0)
   buffer.writeUInt8(type, 2)
   buffer.writeUInt8(0, 3)
   buffer.writeUInt32LE(payloadBytes, 4)
-  buffer.write(body, RECORD_HEADER_BYTES + headBytes, 'utf8')
   const head = buffer.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + headBytes)
-  return { buffer, head }
+  const body = buffer.subarray(RECORD_HEADER_BYTES + headBytes)
+  return { buffer, head, body }
+}
+
+function frameText(type: RecordTypeCode, headBytes: number, text: string): { buffer: Buffer; head: Buffer } {
+  const framed = frame(type, headBytes, Buffer.byteLength(text))
+  framed.body.write(text, 'utf8')
+  return framed
 }
 
 function seal(buffer: Buffer): Buffer {
@@ -69,19 +76,55 @@ function seal(buffer: Buffer): Buffer {
   return buffer
 }
 
-/** JSON array of the items, the same text JSON.stringify(items) gives, built from each row's cached JSON. */
-function itemsJson(items: readonly QueueItem[]): string {
-  let text = '['
+const EVENTS_ITEM_HEAD = '{"table":"events","row":'
+const QUARANTINE_ITEM_HEAD = '{"table":"quarantine","row":'
+
+/**
+ * Writes the items as a JSON array, the same text JSON.stringify(items)
+ * gives, from each row's cached JSON. A row a worker prepared is copied as
+ * bytes; other rows are written from their text.
+ */
+function itemsBytes(items: readonly QueueItem[]): { bytes: number; write(target: Buffer): void } {
+  const texts: Array<string | undefined> = new Array(items.length)
+  // Brackets, commas and each item's closing brace.
+  let bytes = 2 + Math.max(0, items.length - 1) + items.length
   for (let index = 0; index < items.length; index++) {
     const item = items[index] as QueueItem
-    if (index > 0) text += ','
-    text += `{"table":${item.table === 'events' ? '"events"' : '"quarantine"'},"row":${rowJson(item.row)}}`
+    bytes += item.table === 'events' ? EVENTS_ITEM_HEAD.length : QUARANTINE_ITEM_HEAD.length
+    if (item.row instanceof SerializedEventRow) {
+      bytes += item.row.jsonBytes
+    } else {
+      const text = rowJson(item.row)
+      texts[index] = text
+      bytes += Buffer.byteLength(text)
+    }
   }
-  return text + ']'
+  return {
+    bytes,
+    write(target) {
+      let offset = target.write('[', 0, 'latin1')
+      for (let index = 0; index < items.length; index++) {
+        const item = items[index] as QueueItem
+        if (index > 0) offset += target.write(',', offset, 'latin1')
+        offset += target.write(item.table === 'events' ? EVENTS_ITEM_HEAD : QUARANTINE_ITEM_HEAD, offset, 'latin1')
+        const text = texts[index]
+        if (text === undefined) {
+          const row = item.row as SerializedEventRow
+          offset += row.line.copy(target, offset, 0, row.jsonBytes)
+        } else {
+          offset += target.write(text, offset, 'utf8')
+        }
+        offset += target.write('}', offset, 'latin1')
+      }
+      target.write(']', offset, 'latin1')
+    },
+  }
 }
 
 export function encodeDataRecord(header: DataHeader, items: readonly QueueItem[]): Buffer {
-  const { buffer, head } = frame(RecordType.data, DATA_HEAD_BYTES, itemsJson(items))
+  const body = itemsBytes(items)
+  const { buffer, head, body: target } = frame(RecordType.data, DATA_HEAD_BYTES, body.bytes)
+  body.write(target)
   head.writeDoubleLE(header.firstSeq, 0)
   head.writeDoubleLE(header.enqueuedAt, 8)
   head.writeUInt32LE(header.count, 16)
@@ -89,7 +132,7 @@ export function encodeDataRecord(header: DataHeader, items: readonly QueueItem[]
 }
 
 export function encodeSealRecord(record: SealRecord): Buffer {
-  const { buffer, head } = frame(RecordType.seal, SEAL_HEAD_BYTES, record.id)
+  const { buffer, head } = frameText(RecordType.seal, SEAL_HEAD_BYTES, record.id)
   head.writeDoubleLE(record.firstSeq, 0)
   head.writeDoubleLE(record.lastSeq, 8)
   head.writeUInt32LE(record.count, 16)
@@ -97,7 +140,7 @@ export function encodeSealRecord(record: SealRecord): Buffer {
 }
 
 export function encodeCommitRecord(batchId: string): Buffer {
-  return seal(frame(RecordType.commit, 0, batchId).buffer)
+  return seal(frameText(RecordType.commit, 0, batchId).buffer)
 }
 
 /** Reads the fixed part of a data payload without parsing its items. */
