@@ -1,24 +1,33 @@
 import { SerializedEventRow } from '../../schema/serialized-row.js'
-import { rowJson } from '../../schema/row-json.js'
 import type { PreparedEvent } from '../prepare.js'
 import type { BodyOutcome } from './prepare-body.js'
 
-/**
- * A prepared event as it crosses from a worker to the main thread. The
- * `events` rows of a body go as one buffer of JSON lines, moved rather than
- * copied, and each event names its line by byte offset and length. Copying
- * text is far cheaper than cloning objects of twenty fields, and bytes
- * outside the heap cost the main thread's garbage collector nothing. The
- * lines are what the spool and the writer need. Quarantine rows are rare
- * and go as they are.
- */
-type WireEvent =
-  | { kind: 'event'; offset: number; bytes: number; eventId: string; clientId: boolean }
-  | Extract<PreparedEvent, { kind: 'quarantine' }>
+type PreparedQuarantine = Extract<PreparedEvent, { kind: 'quarantine' }>
 
-export type WireOutcome =
-  | Exclude<BodyOutcome, { kind: 'prepared' }>
-  | { kind: 'prepared'; events: WireEvent[]; lines: ArrayBuffer }
+/**
+ * A body's prepared events as they cross from a worker to the main thread,
+ * in a few flat values instead of one object an event, which the message
+ * would clone field by field. The `events` rows go as one buffer of JSON
+ * lines, moved rather than copied: bytes outside the heap cost the main
+ * thread's garbage collector nothing, and the lines are what the spool and
+ * the writer need. Quarantine rows are rare and go as they are.
+ */
+interface WirePrepared {
+  kind: 'prepared'
+  /** The JSON line of every `events` row, in order. */
+  lines: ArrayBuffer
+  /**
+   * One entry a prepared event, in order: the byte length of its line, with
+   * CLIENT_ID_BIT set when the client chose the event id, or 0 for the next
+   * quarantine entry.
+   */
+  layout: Uint32Array
+  /** The event id of every `events` row, in order. */
+  eventIds: string[]
+  quarantine: PreparedQuarantine[]
+}
+
+export type WireOutcome = Exclude<BodyOutcome, { kind: 'prepared' }> | WirePrepared
 
 /** An outcome ready to post, and the buffers the message moves to the receiver. */
 export interface WireMessage {
@@ -26,39 +35,58 @@ export interface WireMessage {
   transfer: ArrayBuffer[]
 }
 
+/** A line is at most a body long, and a body is far below 2 GiB, so the top bit is free. */
+const CLIENT_ID_BIT = 0x8000_0000
+
 export function toWire(outcome: BodyOutcome): WireMessage {
   if (outcome.kind !== 'prepared') return { outcome, transfer: [] }
   const texts: string[] = []
   let total = 0
   for (const event of outcome.events) {
     if (event.kind !== 'event') continue
-    const text = rowJson(event.row)
+    // Not rowJson: the worker drops each row once it is posted, so caching the text would only cost time.
+    const text = JSON.stringify(event.row)
     texts.push(text)
     total += Buffer.byteLength(text) + 1
   }
-  // A buffer of its own, not a slice of Node's shared pool, so that it can be moved.
+  // Buffers of their own, not slices of Node's shared pool, so that they can be moved.
   const lines = new ArrayBuffer(total)
   const view = Buffer.from(lines)
+  const layout = new Uint32Array(outcome.events.length)
+  const eventIds: string[] = []
+  const quarantine: PreparedQuarantine[] = []
   let offset = 0
-  let next = 0
-  const events: WireEvent[] = outcome.events.map((event) => {
-    if (event.kind !== 'event') return event
-    const start = offset
-    const bytes = view.write(texts[next++] as string, start)
-    view[start + bytes] = 0x0a
-    offset = start + bytes + 1
-    return { kind: 'event', offset: start, bytes: bytes + 1, eventId: event.row.event_id, clientId: event.clientId }
+  outcome.events.forEach((event, index) => {
+    if (event.kind !== 'event') {
+      quarantine.push(event)
+      return
+    }
+    const bytes = view.write(texts[eventIds.length] as string, offset) + 1
+    view[offset + bytes - 1] = 0x0a
+    offset += bytes
+    layout[index] = event.clientId ? bytes | CLIENT_ID_BIT : bytes
+    eventIds.push(event.row.event_id)
   })
-  return { outcome: { kind: 'prepared', events, lines }, transfer: [lines] }
+  return { outcome: { kind: 'prepared', lines, layout, eventIds, quarantine }, transfer: [lines, layout.buffer as ArrayBuffer] }
 }
 
 export function fromWire(outcome: WireOutcome): BodyOutcome {
   if (outcome.kind !== 'prepared') return outcome
   const lines = Buffer.from(outcome.lines)
-  const events: PreparedEvent[] = outcome.events.map((event) =>
-    event.kind === 'event'
-      ? { kind: 'event', row: new SerializedEventRow(lines.subarray(event.offset, event.offset + event.bytes), event.eventId), clientId: event.clientId }
-      : event,
-  )
+  const events: PreparedEvent[] = new Array(outcome.layout.length)
+  let offset = 0
+  let row = 0
+  let quarantined = 0
+  for (let index = 0; index < outcome.layout.length; index++) {
+    const entry = outcome.layout[index] as number
+    if (entry === 0) {
+      events[index] = outcome.quarantine[quarantined++] as PreparedQuarantine
+      continue
+    }
+    const bytes = (entry & ~CLIENT_ID_BIT) >>> 0
+    const line = lines.subarray(offset, offset + bytes)
+    offset += bytes
+    events[index] = { kind: 'event', row: new SerializedEventRow(line, outcome.eventIds[row++] as string), clientId: entry >= CLIENT_ID_BIT }
+  }
   return { kind: 'prepared', events }
 }
