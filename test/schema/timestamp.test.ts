@@ -108,6 +108,27 @@ describe('ClickHouse time text', () => {
     assert.equal(parseClickHouseTime('2026-04-15 10:05:38'), parseRfc3339('2026-04-15T10:05:38Z'))
   })
 
+  test('formats any instant as Date and zero-padded fields would', () => {
+    const reference = (micros: number): string => {
+      const iso = new Date(Math.floor(micros / 1000)).toISOString()
+      const fraction = String(micros - Math.floor(micros / 1_000_000) * 1_000_000).padStart(6, '0')
+      return `${iso.slice(0, 10)} ${iso.slice(11, 19)}.${fraction}`
+    }
+    // Date.UTC reads years below 100 as 19xx, so the first instant comes from its text.
+    const first = Date.parse('0001-01-01T00:00:00Z')
+    // Microseconds stay exact as a double up to the year 2255.
+    const last = Date.UTC(2255, 11, 31, 23, 59, 59)
+    const instants = [first * 1000, Date.UTC(999, 11, 31, 23, 59, 59) * 1000 + 999_999, 0, 1, Date.UTC(2026, 11, 4, 9, 8, 7) * 1000 + 60_504, last * 1000 + 999_999]
+    // A seeded walk over the years 1 to 2255, so a failure repeats.
+    let seed = 12345
+    for (let i = 0; i < 2000; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
+      const ms = first + (seed / 2 ** 32) * (last - first)
+      instants.push(Math.floor(ms) * 1000 + (seed % 1_000_000))
+    }
+    for (const micros of instants) assert.equal(formatClickHouseMicros(micros), reference(micros), String(micros))
+  })
+
   test('formats RFC 3339 in UTC with six digits', () => {
     const micros = parseRfc3339('2026-04-15T03:05:38.8-07:00') as number
     assert.equal(formatRfc3339Micros(micros), '2026-04-15T10:05:38.800000Z')
