@@ -2,6 +2,7 @@ import type { IngestConfig } from '../config/types.js'
 import type { IngestMetrics } from '../metrics/pipeline-metrics.js'
 import type { EventQueue } from '../queue/types.js'
 import type { FieldError, QueueItem } from '../schema/event.js'
+import { compactLines } from '../schema/serialized-row.js'
 import type { EventValidator } from '../schema/validate.js'
 import { SiemError } from '../errors.js'
 import { InFlightClaims, type InFlightRequest } from './in-flight-claims.js'
@@ -174,6 +175,8 @@ export class IngestPipeline implements Ingestor {
       result.accepted++
     }
     result.quarantined = quarantineReasons.length
+    // Rows left between skipped re-sends would keep the skipped rows' bytes alive.
+    if (result.duplicates > 0) compactLines(items)
     return { items, result, quarantineReasons }
   }
 

@@ -1,4 +1,4 @@
-import type { EventRow } from './event.js'
+import type { EventRow, QueueItem } from './event.js'
 
 /** Every column of an `events` row but `event_id`, which a serialized row keeps apart. */
 const PARSED_COLUMNS = [
@@ -80,4 +80,39 @@ for (const column of PARSED_COLUMNS) {
     enumerable: false,
     configurable: false,
   })
+}
+
+/**
+ * Copies the lines of the serialized rows among `items` into one buffer of
+ * their own when those lines fill less than half of the buffers they view.
+ * A line keeps the whole buffer of its body alive until the row is stored.
+ * Without the copy, the few rows left of a body whose other events were
+ * skipped as re-sends would keep the bytes of every skipped row, up to a
+ * whole body a row. The copies keep their order and follow each other, so
+ * the writer still copies them in one run.
+ */
+export function compactLines(items: QueueItem[]): void {
+  const viewed = new Set<ArrayBufferLike>()
+  let viewedBytes = 0
+  let keptBytes = 0
+  for (const item of items) {
+    if (!(item.row instanceof SerializedEventRow)) continue
+    keptBytes += item.row.line.length
+    const buffer = item.row.line.buffer
+    if (!viewed.has(buffer)) {
+      viewed.add(buffer)
+      viewedBytes += buffer.byteLength
+    }
+  }
+  if (keptBytes * 2 >= viewedBytes) return
+  // Not Buffer.allocUnsafe: its small results are slices of Node's shared pool and would keep that pool alive.
+  const target = Buffer.from(new ArrayBuffer(keptBytes))
+  let offset = 0
+  for (const item of items) {
+    if (item.table !== 'events' || !(item.row instanceof SerializedEventRow)) continue
+    const line = item.row.line
+    line.copy(target, offset)
+    item.row = new SerializedEventRow(target.subarray(offset, offset + line.length), item.row.event_id)
+    offset += line.length
+  }
 }
