@@ -11,9 +11,9 @@ import type {
   ConnPingParams,
   ConnPingResult,
   ConnQueryResult,
+  ChdbConnection,
   Connection,
 } from 'chdb/connection'
-import type { ChdbConnection } from 'chdb/connection'
 
 type Settings = NonNullable<ConnBaseQueryParams['clickhouse_settings']>
 
@@ -46,14 +46,14 @@ export class EmbeddedConnection implements Connection<Readable> {
   }
 
   exec(params: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
-    const insert = params.values === undefined ? null : RAW_INSERT.exec(params.query)
+    const insert = RAW_INSERT.exec(params.query)
     if (insert !== null && params.values !== undefined) {
-      return this.#rawInsert(insert[1] as string, 'JSONEachRow', params.values, params)
+      return this.#rawInsert(insert[1] as string, params.values, params)
     }
     return this.#inner.exec(withScopedSettings(params))
   }
 
-  async #rawInsert(table: string, format: 'JSONEachRow', values: Readable, params: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
+  async #rawInsert(table: string, values: Readable, params: ConnExecParams<Readable>): Promise<ConnExecResult<Readable>> {
     const body = await bodyBytes(values)
     const query_id = params.query_id ?? randomUUID()
     let summary = { rowsWritten: 0, bytesWritten: 0, elapsed: 0 }
@@ -63,7 +63,7 @@ export class EmbeddedConnection implements Connection<Readable> {
       try {
         summary = await this.#inner.chdb.rawInsert({
           table,
-          format,
+          format: 'JSONEachRow',
           values: body,
           ...(settings === undefined ? {} : { settings }),
           ...(params.abort_signal === undefined ? {} : { signal: params.abort_signal }),
