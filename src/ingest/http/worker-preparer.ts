@@ -22,6 +22,7 @@ export interface WorkerBodyPreparerOptions {
 }
 
 interface Task {
+  input: BodyInput
   resolve(outcome: BodyOutcome): void
   reject(err: Error): void
 }
@@ -31,15 +32,28 @@ interface Slot {
   worker: Worker
   tasks: Map<number, Task>
   ready: Promise<void>
+  /** Set when this process stops the worker, whose exit is then no failure. */
+  stopping: boolean
 }
+
+/** Handles the bodies a dead worker left without a reply. */
+type OnDeath = (unanswered: Task[], reason: string) => void
 
 /**
  * Prepares bodies in a fixed number of worker threads, so that JSON parsing,
  * validation and row serialization leave the main thread, which keeps the
  * network, the re-send window and the queue. A body goes to the worker with
- * the fewest unanswered bodies. A worker that dies fails its unanswered
- * bodies with SIEM_ERR_INGEST_WORKER_FAILED (503: none of them was
- * acknowledged, so senders retry) and is replaced by the next body.
+ * the fewest unanswered bodies, and the next body replaces a worker that
+ * died.
+ *
+ * A worker that dies with one body unanswered fails it with
+ * SIEM_ERR_INGEST_WORKER_FAILED (503: none of its events was acknowledged,
+ * so the sender retries). With several unanswered, no sign shows which one
+ * killed it, and failing them all would let one body that always kills a
+ * worker fail every body beside it, each time it is sent again. So those
+ * bodies are prepared again one at a time in a worker of their own: each
+ * body that survives gets its outcome, and only a body that kills that
+ * worker too fails.
  */
 export class WorkerBodyPreparer implements BodyPreparer {
   readonly #options: WorkerBodyPreparerOptions
@@ -47,6 +61,10 @@ export class WorkerBodyPreparer implements BodyPreparer {
   #nextId = 0
   #closed = false
   #failures = 0
+  /** Bodies left unanswered by a worker that died with others, waiting to be prepared alone. */
+  readonly #suspects: Task[] = []
+  /** The worker that prepares suspects, one at a time, while any wait. */
+  #isolation: Slot | undefined
 
   constructor(options: WorkerBodyPreparerOptions) {
     if (options.workers < 1) throw new RangeError('WorkerBodyPreparer needs at least one worker')
@@ -61,30 +79,37 @@ export class WorkerBodyPreparer implements BodyPreparer {
 
   /** Returns the pending bodies and the number of workers that died, for the metrics. */
   stats(): PreparerStats {
-    let pendingBodies = 0
+    let pendingBodies = this.#suspects.length + (this.#isolation?.tasks.size ?? 0)
     for (const slot of this.#slots) pendingBodies += slot?.tasks.size ?? 0
     return { pendingBodies, workerFailures: this.#failures }
   }
 
   prepare(input: BodyInput): Promise<BodyOutcome> {
     if (this.#closed) return Promise.reject(new SiemError('SIEM_ERR_QUEUE_CLOSED', 'the server is shutting down', { retryAfterSeconds: 1 }))
-    const slot = this.#slot(this.#leastBusy())
-    const id = this.#nextId++
+    // A small body is a view into a shared pool buffer, which a message would copy whole.
+    const body = input.body.byteLength === input.body.buffer.byteLength ? input.body : new Uint8Array(input.body)
     return new Promise<BodyOutcome>((resolve, reject) => {
-      if (slot.tasks.size === 0) slot.worker.ref()
-      slot.tasks.set(id, { resolve, reject })
-      // A small body is a view into a shared pool buffer, which a message would copy whole.
-      const body = input.body.byteLength === input.body.buffer.byteLength ? input.body : new Uint8Array(input.body)
-      slot.worker.postMessage({ id, input: { ...input, body } } satisfies PrepareRequest)
+      this.#send(this.#slot(this.#leastBusy()), { input: { ...input, body }, resolve, reject })
     })
   }
 
   async close(): Promise<void> {
     this.#closed = true
     const slots = this.#slots.filter((slot): slot is Slot => slot !== undefined)
+    if (this.#isolation !== undefined) slots.push(this.#isolation)
     this.#slots.fill(undefined)
+    this.#isolation = undefined
     await Promise.all(slots.map((slot) => slot.worker.terminate()))
-    for (const slot of slots) this.#fail(slot, 'the server is shutting down')
+    for (const slot of slots) this.#fail([...slot.tasks.values()], 'the server is shutting down')
+    this.#fail(this.#suspects.splice(0), 'the server is shutting down')
+  }
+
+  #send(slot: Slot, task: Task): void {
+    const id = this.#nextId++
+    if (slot.tasks.size === 0) slot.worker.ref()
+    slot.tasks.set(id, task)
+    // Copied, not moved: a body left unanswered by a dead worker is sent again.
+    slot.worker.postMessage({ id, input: task.input } satisfies PrepareRequest)
   }
 
   #leastBusy(): number {
@@ -103,6 +128,52 @@ export class WorkerBodyPreparer implements BodyPreparer {
   #slot(index: number): Slot {
     const existing = this.#slots[index]
     if (existing !== undefined) return existing
+    const slot = this.#spawn(index, (unanswered, reason) => {
+      if (this.#slots[index] === slot) this.#slots[index] = undefined
+      if (unanswered.length === 1 || this.#closed) return this.#fail(unanswered, reason)
+      this.#options.logger.warn({ worker: index, unanswered: unanswered.length }, 'preparing the bodies a dead worker left unanswered again, one at a time')
+      this.#suspects.push(...unanswered)
+      this.#nextSuspect()
+    })
+    this.#slots[index] = slot
+    return slot
+  }
+
+  /** Sends the next suspect to the isolation worker when it has nothing pending, and stops that worker when none is left. */
+  #nextSuspect(): void {
+    if (this.#closed || (this.#isolation !== undefined && this.#isolation.tasks.size > 0)) return
+    const task = this.#suspects.shift()
+    if (task === undefined) {
+      const idle = this.#isolation
+      this.#isolation = undefined
+      if (idle !== undefined) {
+        idle.stopping = true
+        void idle.worker.terminate()
+      }
+      return
+    }
+    const slot = (this.#isolation ??= this.#spawn('isolation', (unanswered, reason) => {
+      if (this.#isolation === slot) this.#isolation = undefined
+      this.#options.logger.error({ worker: 'isolation' }, 'a body killed a preparation worker again when prepared alone; it failed with 503')
+      this.#fail(unanswered, reason)
+      this.#nextSuspect()
+    }))
+    const settle = (): void => queueMicrotask(() => this.#nextSuspect())
+    this.#send(slot, {
+      input: task.input,
+      resolve: (outcome) => {
+        task.resolve(outcome)
+        settle()
+      },
+      reject: (err) => {
+        task.reject(err)
+        settle()
+      },
+    })
+  }
+
+  /** Starts a worker; `index` names it in logs. */
+  #spawn(index: number | 'isolation', onDeath: OnDeath): Slot {
     const data: PrepareWorkerData = { validation: this.#options.validation, limits: this.#options.limits }
     // A worker keeps the process alive until it is ready and while it has pending bodies, but not when idle.
     const worker = new Worker(this.#options.script ?? WORKER_SCRIPT, { workerData: data })
@@ -115,7 +186,7 @@ export class WorkerBodyPreparer implements BodyPreparer {
     })
     // Rejections of `ready` are seen by start(); a worker that dies later must not leave one unhandled.
     ready.catch(() => {})
-    const slot: Slot = { worker, tasks, ready }
+    const slot: Slot = { worker, tasks, ready, stopping: false }
     worker.on('message', (reply: WorkerReply) => {
       if ('ready' in reply) {
         if (tasks.size === 0) worker.unref()
@@ -129,26 +200,25 @@ export class WorkerBodyPreparer implements BodyPreparer {
       else task.reject(new SiemError('SIEM_ERR_INTERNAL', `preparing the body failed: ${reply.failure}`))
     })
     worker.on('error', (err) => {
-      this.#options.logger.error({ err, worker: index, unanswered: tasks.size }, 'preparation worker failed; its pending bodies failed with 503 and the next body starts a new worker')
+      this.#options.logger.error({ err, worker: index, unanswered: tasks.size }, 'preparation worker failed; the next body starts a new worker')
       markFailed(err)
     })
     worker.on('exit', (exitCode) => {
-      if (!this.#closed) {
-        this.#failures++
-        this.#options.onWorkerFailure?.()
-      }
-      if (this.#slots[index] === slot) this.#slots[index] = undefined
       markFailed(new Error(`preparation worker exited with code ${exitCode}`))
-      this.#fail(slot, `the preparation worker exited with code ${exitCode}`)
+      // An isolation worker stopped for want of work, or any worker at close, did not fail.
+      if (slot.stopping || this.#closed) return
+      this.#failures++
+      this.#options.onWorkerFailure?.()
+      const unanswered = [...tasks.values()]
+      tasks.clear()
+      onDeath(unanswered, `the preparation worker exited with code ${exitCode}`)
     })
-    this.#slots[index] = slot
     return slot
   }
 
-  #fail(slot: Slot, reason: string): void {
-    for (const task of slot.tasks.values()) {
+  #fail(tasks: Task[], reason: string): void {
+    for (const task of tasks) {
       task.reject(new SiemError('SIEM_ERR_INGEST_WORKER_FAILED', `${reason}; the events were not accepted, send them again`, { retryAfterSeconds: 1 }))
     }
-    slot.tasks.clear()
   }
 }
