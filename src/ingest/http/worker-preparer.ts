@@ -130,7 +130,7 @@ export class WorkerBodyPreparer implements BodyPreparer {
     if (existing !== undefined) return existing
     const slot = this.#spawn(index, (unanswered, reason) => {
       if (this.#slots[index] === slot) this.#slots[index] = undefined
-      if (unanswered.length === 1 || this.#closed) return this.#fail(unanswered, reason)
+      if (unanswered.length <= 1 || this.#closed) return this.#fail(unanswered, reason)
       this.#options.logger.warn({ worker: index, unanswered: unanswered.length }, 'preparing the bodies a dead worker left unanswered again, one at a time')
       this.#suspects.push(...unanswered)
       this.#nextSuspect()
