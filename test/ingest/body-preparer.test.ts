@@ -126,15 +126,24 @@ describe('worker body preparer', () => {
   })
 })
 
+/** Starts a one-worker preparer on a test worker script and counts the workers that die. */
+async function startFailingPreparer(scriptName: string, onWorkerFailure: () => void = () => {}): Promise<{ preparer: WorkerBodyPreparer; failures(): number }> {
+  const script = new URL(`../support/${scriptName}`, import.meta.url)
+  let failures = 0
+  const counted = (): void => {
+    failures++
+    onWorkerFailure()
+  }
+  const preparer = new WorkerBodyPreparer({ workers: 1, validation, limits, logger, script, onWorkerFailure: counted })
+  await preparer.start()
+  return { preparer, failures: () => failures }
+}
+
+const POISON = { ...valid('0190a5b2-7c3d-7e4f-8a1b-0000000000ff'), action: 'poison' }
+
 describe('worker body preparer failures', () => {
   test('pending body fails with 503, then respawns', async () => {
-    const script = new URL('../support/exiting-prepare-worker.js', import.meta.url)
-    let failures = 0
-    const onWorkerFailure = (): void => {
-      failures++
-    }
-    const preparer = new WorkerBodyPreparer({ workers: 1, validation, limits, logger, script, onWorkerFailure })
-    await preparer.start()
+    const { preparer, failures } = await startFailingPreparer('exiting-prepare-worker.js')
     try {
       const body = BODIES[0]?.[1]
       assert.ok(body)
@@ -147,25 +156,18 @@ describe('worker body preparer failures', () => {
         })
       }
       assert.deepEqual(preparer.stats(), { pendingBodies: 0, workerFailures: 2 })
-      assert.equal(failures, 2)
+      assert.equal(failures(), 2)
     } finally {
       await preparer.close()
     }
   })
 
-  test('a body that kills its worker fails alone; the bodies beside it are prepared', async () => {
-    const script = new URL('../support/poison-prepare-worker.js', import.meta.url)
-    let failures = 0
-    const onWorkerFailure = (): void => {
-      failures++
-    }
-    const preparer = new WorkerBodyPreparer({ workers: 1, validation, limits, logger, script, onWorkerFailure })
-    await preparer.start()
+  test('poison body fails alone', async () => {
+    const { preparer, failures } = await startFailingPreparer('poison-prepare-worker.js')
     try {
       const ids = Array.from({ length: 4 }, (_, index) => `0190a5b2-7c3d-7e4f-8a1b-${index.toString(16).padStart(12, '0')}`)
-      const poison = { ...valid('0190a5b2-7c3d-7e4f-8a1b-0000000000ff'), action: 'poison' }
       // All five are pending on the one worker when the poison kills it.
-      const bodies = [...ids.slice(0, 2).map((id) => [valid(id)]), [poison], ...ids.slice(2).map((id) => [valid(id)])]
+      const bodies = [...ids.slice(0, 2).map((id) => [valid(id)]), [POISON], ...ids.slice(2).map((id) => [valid(id)])]
       const settled = await Promise.allSettled(bodies.map((events) => preparer.prepare(input(JSON.stringify(events)))))
       const summary = settled.map((result) => {
         if (result.status === 'rejected') return isSiemError(result.reason, 'SIEM_ERR_INGEST_WORKER_FAILED') ? 'failed with 503' : String(result.reason)
@@ -174,7 +176,7 @@ describe('worker body preparer failures', () => {
       })
       assert.deepEqual(summary, [ids[0], ids[1], 'failed with 503', ids[2], ids[3]])
       // The worker that had all five, then the isolation worker that had the poison alone.
-      assert.equal(failures, 2)
+      assert.equal(failures(), 2)
       assert.equal(preparer.stats().pendingBodies, 0)
       // A new worker takes the next body.
       const next = await preparer.prepare(input(JSON.stringify([valid(ids[0] as string)])))
@@ -184,21 +186,18 @@ describe('worker body preparer failures', () => {
     }
   })
 
-  test('close while bodies wait to be prepared alone settles every one of them', async () => {
-    const script = new URL('../support/poison-prepare-worker.js', import.meta.url)
+  test('close during retries settles every body', async () => {
     let died: () => void = () => {}
     const firstDeath = new Promise<void>((resolve) => {
       died = resolve
     })
-    const preparer = new WorkerBodyPreparer({ workers: 1, validation, limits, logger, script, onWorkerFailure: () => died() })
-    await preparer.start()
-    const poison = { ...valid('0190a5b2-7c3d-7e4f-8a1b-0000000000ff'), action: 'poison' }
-    const bodies = [[valid('0190a5b2-7c3d-7e4f-8a1b-000000000001')], [poison], [valid('0190a5b2-7c3d-7e4f-8a1b-000000000002')]]
+    const { preparer } = await startFailingPreparer('poison-prepare-worker.js', () => died())
+    const bodies = [[valid('0190a5b2-7c3d-7e4f-8a1b-000000000001')], [POISON], [valid('0190a5b2-7c3d-7e4f-8a1b-000000000002')]]
     const pending = Promise.allSettled(bodies.map((events) => preparer.prepare(input(JSON.stringify(events)))))
     await firstDeath
     await preparer.close()
     const settled = await pending
-    // Each body either was prepared before the close or failed; none is left waiting.
+    // Each body either was prepared before the close or failed, so none is left waiting.
     for (const result of settled) {
       if (result.status === 'rejected') assert.ok(isSiemError(result.reason, 'SIEM_ERR_INGEST_WORKER_FAILED'), String(result.reason))
     }

@@ -7,30 +7,10 @@ import type { PreparedEvent } from '../../src/ingest/prepare.js'
 import { decodeDataItems, encodeDataRecord, RECORD_HEADER_BYTES } from '../../src/queue/spool/record.js'
 import type { EventRow, QuarantineRow, QueueItem } from '../../src/schema/event.js'
 import { SerializedEventRow } from '../../src/schema/serialized-row.js'
+import { makeEvent } from '../queue/support/spool-helpers.js'
 
 function row(id: string, raw: string): EventRow {
-  return {
-    event_id: id,
-    tenant_id: 'acme',
-    timestamp: '2026-12-04 10:00:00.123456',
-    received_at: '2026-12-04 10:00:01.000000',
-    source_product: 'openssh',
-    source_host: 'bastion-1',
-    source_instance_id: '',
-    source_version: '9.6',
-    actor_type: 'user',
-    actor_id: '',
-    actor_name: 'root',
-    actor_email: '',
-    actor_ip: '203.0.113.7',
-    action: 'auth.failure',
-    target: 'sshd',
-    outcome: 'failure',
-    severity: 6,
-    schema_version: '1.0.0',
-    raw,
-    metadata: '{"port":22}',
-  }
+  return { ...makeEvent(id), raw }
 }
 
 const ROWS = [
@@ -71,7 +51,7 @@ function acrossPort(outcome: BodyOutcome): { received: BodyOutcome; movedBytes: 
   return { received: fromWire(message.message as WireOutcome), movedBytes }
 }
 
-test('rows cross as lines of one moved buffer and read back the same', () => {
+test('rows cross in one moved buffer', () => {
   const events: PreparedEvent[] = [
     { kind: 'event', row: ROWS[0] as EventRow, clientId: true },
     QUARANTINE,
@@ -98,7 +78,7 @@ test('rows cross as lines of one moved buffer and read back the same', () => {
   )
 })
 
-test('a spool record of received rows is the record of the rows themselves', () => {
+test('received rows give the same record', () => {
   const events: PreparedEvent[] = ROWS.map((r) => ({ kind: 'event', row: r, clientId: true }))
   const { received } = acrossPort({ kind: 'prepared', events })
   assert.ok(received.kind === 'prepared')

@@ -13,6 +13,7 @@ import type { EventRow, QueueItem } from '../../src/schema/event.js'
 import { SerializedEventRow } from '../../src/schema/serialized-row.js'
 import { EventValidator } from '../../src/schema/validate.js'
 import { jsonEachRowBody } from '../../src/storage/json-lines.js'
+import { makeEvent } from '../queue/support/spool-helpers.js'
 
 const context: IngestContext = { tenantId: 'acme', sourceIp: '127.0.0.1', sourceFormat: 'json', requestId: 'r', ack: 'durable', listener: 'http' }
 
@@ -34,28 +35,7 @@ function pipelineOn(queue: EventQueue): IngestPipeline {
 }
 
 function row(id: string): EventRow {
-  return {
-    event_id: id,
-    tenant_id: 'acme',
-    timestamp: '2026-12-04 10:00:00.123456',
-    received_at: '2026-12-04 10:00:01.000000',
-    source_product: 'openssh',
-    source_host: 'bastion-1',
-    source_instance_id: '',
-    source_version: '',
-    actor_type: 'user',
-    actor_id: '',
-    actor_name: 'Zoë 🔐',
-    actor_email: '',
-    actor_ip: '',
-    action: 'auth.failure',
-    target: '',
-    outcome: 'failure',
-    severity: 6,
-    schema_version: '1.0.0',
-    raw: `Failed password "${id}" ${'x'.repeat(2000)}`,
-    metadata: '{"port":22}',
-  }
+  return { ...makeEvent(id), actor_name: 'Zoë 🔐', raw: `Failed password "${id}" ${'x'.repeat(2000)}` }
 }
 
 /** Builds the prepared events of one body as a preparation worker hands them over: lines of one buffer. */

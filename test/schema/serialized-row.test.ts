@@ -5,26 +5,10 @@ import { estimateItemBytes } from '../../src/queue/types.js'
 import type { EventRow, QueueItem } from '../../src/schema/event.js'
 import { rowJson } from '../../src/schema/row-json.js'
 import { SerializedEventRow } from '../../src/schema/serialized-row.js'
+import { makeEvent } from '../queue/support/spool-helpers.js'
 
 const ROW: EventRow = {
-  event_id: '0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b',
-  tenant_id: 'acme',
-  timestamp: '2026-12-04 10:00:00.123456',
-  received_at: '2026-12-04 10:00:01.000000',
-  source_product: 'openssh',
-  source_host: 'bastion-1',
-  source_instance_id: '',
-  source_version: '9.6',
-  actor_type: 'user',
-  actor_id: '',
-  actor_name: 'root',
-  actor_email: '',
-  actor_ip: '203.0.113.7',
-  action: 'auth.failure',
-  target: 'sshd',
-  outcome: 'failure',
-  severity: 6,
-  schema_version: '1.0.0',
+  ...makeEvent('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b'),
   raw: 'Failed password for root from 203.0.113.7 port 52311 ssh2 — "quoted"',
   metadata: '{"port":52311}',
 }

@@ -37,7 +37,7 @@ describe('embedded insert of a byte body', () => {
     return Number(rows[0]?.n)
   }
 
-  test('stores the rows, keeps UTF-8 text and deduplicates by token', async () => {
+  test('stores UTF-8 rows once per token', async () => {
     await insert(Buffer.from('{"id":1,"s":"naïve 日本語 🔐"}\n{"id":2,"s":"b"}\n'), 'batch-1')
     await insert(Buffer.from('{"id":1,"s":"naïve 日本語 🔐"}\n{"id":2,"s":"b"}\n'), 'batch-1')
     assert.equal(await count(), 2)
@@ -45,22 +45,22 @@ describe('embedded insert of a byte body', () => {
     assert.equal(rows[0]?.s, 'naïve 日本語 🔐')
   })
 
-  test('the token applies to its insert only, not to the session', async () => {
+  test('token stays scoped to its insert', async () => {
     const rows = await readRows<{ token: string }>(storage.client, "SELECT getSetting('insert_deduplication_token') AS token")
     assert.equal(rows[0]?.token, '')
   })
 
-  test('a string body takes the same path', async () => {
+  test('string body takes the same path', async () => {
     await insert('{"id":3,"s":"c"}\n', 'batch-3')
     assert.equal(await count(), 3)
   })
 
-  test('a body of blanks stores nothing and succeeds, as on a server', async () => {
+  test('blank body succeeds and stores nothing', async () => {
     await insert(Buffer.from('\n \n'), 'batch-blank')
     assert.equal(await count(), 3)
   })
 
-  test('a row the engine refuses fails with its ClickHouse code, as a row-data error', async () => {
+  test('rejected row is a row-data error', async () => {
     const err = await insert(Buffer.from('{"id":4,"s":"d"}\n{"id":"not a number","s":"e"}\n'), 'batch-bad').then(
       () => assert.fail('the insert succeeded'),
       (caught: unknown) => caught,
@@ -71,7 +71,7 @@ describe('embedded insert of a byte body', () => {
 })
 
 describe('embedded connection dispatch', () => {
-  /** Returns a chdb connection that records raw inserts and refuses everything else. */
+  /** Returns a chdb connection that records raw inserts and rejects everything else. */
   function recording(): { connection: EmbeddedConnection; raw: Array<Record<string, unknown>> } {
     const raw: Array<Record<string, unknown>> = []
     const fake = {
@@ -86,7 +86,7 @@ describe('embedded connection dispatch', () => {
     return { connection: new EmbeddedConnection(fake as unknown as ChdbConnection), raw }
   }
 
-  test("hands the writer's byte body to the engine as it is, with its settings", async () => {
+  test('writer body goes to raw insert', async () => {
     const { connection, raw } = recording()
     const body = Buffer.from('{"id":1}\n')
     const result = await connection.exec({
@@ -102,7 +102,7 @@ describe('embedded connection dispatch', () => {
     assert.equal(result.summary?.written_rows, '1')
   })
 
-  test('other statements with a body keep the string path', async () => {
+  test('other statements keep the string path', async () => {
     const { connection, raw } = recording()
     await assert.rejects(
       connection.exec({ query: 'INSERT INTO events (a) FORMAT CSV', values: Readable.from([Buffer.from('1\n')]) }),

@@ -3,33 +3,13 @@ import { test } from 'node:test'
 import type { EventRow } from '../../src/schema/event.js'
 import { SerializedEventRow } from '../../src/schema/serialized-row.js'
 import { jsonEachRowBody } from '../../src/storage/json-lines.js'
+import { makeEvent } from '../queue/support/spool-helpers.js'
 
 function row(index: number, raw: string): EventRow {
-  return {
-    event_id: `0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a${String(index).padStart(2, '0')}`,
-    tenant_id: 'acme',
-    timestamp: '2026-12-04 10:00:00.123456',
-    received_at: '2026-12-04 10:00:01.000000',
-    source_product: 'openssh',
-    source_host: 'bastion-1',
-    source_instance_id: '',
-    source_version: '9.6',
-    actor_type: 'user',
-    actor_id: '',
-    actor_name: 'root',
-    actor_email: '',
-    actor_ip: '203.0.113.7',
-    action: 'auth.failure',
-    target: 'sshd',
-    outcome: 'failure',
-    severity: 6,
-    schema_version: '1.0.0',
-    raw,
-    metadata: '{}',
-  }
+  return { ...makeEvent(`0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a${String(index).padStart(2, '0')}`), raw }
 }
 
-/** Rows as one worker buffer holds them: lines side by side in one allocation. */
+/** Returns the rows as a worker writes them: lines side by side in one buffer. */
 function linesOf(rows: EventRow[]): SerializedEventRow[] {
   const buffer = Buffer.from(rows.map((r) => `${JSON.stringify(r)}\n`).join(''))
   const out: SerializedEventRow[] = []
@@ -42,7 +22,7 @@ function linesOf(rows: EventRow[]): SerializedEventRow[] {
   return out
 }
 
-test('body holds every row as one line, whatever the row is made of', () => {
+test('body has one line per row', () => {
   const plain = [row(0, 'plain ascii'), row(1, 'naïve — 日本語 ✓'), row(2, 'emoji 🔐 and "quotes"')]
   const first = [row(3, 'first body, first row'), row(4, 'first body, ü'), row(5, 'first body, last row')]
   const second = [row(6, 'second body 𝄞'), row(7, 'second body, last')]
@@ -63,12 +43,12 @@ test('body holds every row as one line, whatever the row is made of', () => {
   assert.equal(jsonEachRowBody(rows).toString('utf8'), expected)
 })
 
-test('rows skipped in the middle of a body are left out', () => {
+test('skipped rows are left out', () => {
   const lines = linesOf([row(0, 'kept'), row(1, 'dropped as a duplicate'), row(2, 'kept too')])
   const body = jsonEachRowBody([lines[0] as object, lines[2] as object]).toString('utf8')
   assert.equal(body, `${JSON.stringify(row(0, 'kept'))}\n${JSON.stringify(row(2, 'kept too'))}\n`)
 })
 
-test('an empty batch gives an empty body', () => {
+test('empty batch gives empty body', () => {
   assert.equal(jsonEachRowBody([]).length, 0)
 })
