@@ -117,7 +117,7 @@ export function registerQueueGauges(registry: Registry, queue: EventQueue): void
 
 /** Counts of the preparation worker pool. */
 export interface PreparerStats {
-  /** Bodies sent to a worker that has not replied yet. */
+  /** Bodies sent to a worker that has not replied yet, or waiting to be prepared again alone. */
   pendingBodies: number
   /** Workers that died since the start, each replaced by the next body. */
   workerFailures: number
@@ -141,7 +141,7 @@ export class PreparerMetrics {
     })
     this.workerFailures = new Counter({
       name: 'siem_prepare_worker_failures_total',
-      help: 'Preparation workers that died; their pending bodies got 503',
+      help: 'Preparation workers that died',
       registers,
     })
   }

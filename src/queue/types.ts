@@ -75,7 +75,7 @@ export interface EventQueue {
 export function estimateItemBytes(item: QueueItem): number {
   if (item.table === 'events') {
     const row = item.row
-    // Reading a column of a serialized row would parse its text; the size of the text is as good a measure.
+    // Reading a column of a serialized row would parse its text, so the size of the text is the measure.
     if (row instanceof SerializedEventRow) return 200 + row.jsonBytes
     return 400 + row.raw.length + row.metadata.length + row.target.length
   }

@@ -7,7 +7,7 @@ const serialized = new WeakMap<object, string>()
  * row object. The disk spool writes the text and the writer sends the same
  * text to ClickHouse, so a row is not serialized twice. Rows must not be
  * changed after their first serialization. A row a preparation worker sent
- * already is its text.
+ * is decoded from its line.
  */
 export function rowJson(row: object): string {
   if (row instanceof SerializedEventRow) return row.json

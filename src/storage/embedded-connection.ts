@@ -30,7 +30,7 @@ type Settings = NonNullable<ConnBaseQueryParams['clickhouse_settings']>
  * It also gives the batch writer's inserts chdb's zero-copy path. chdb's
  * `exec` turns a byte body into a string and runs it inline after the
  * statement, and handing the engine one string of 12 MB held the event
- * loop for 20 ms. A plain `INSERT INTO t FORMAT JSONEachRow` with a byte
+ * loop for 20 to 25 ms. A plain `INSERT INTO t FORMAT JSONEachRow` with a byte
  * body goes to chdb's raw insert instead, which reads the bytes where they
  * are, with the same settings scoped to the statement.
  */
@@ -120,7 +120,7 @@ async function bodyBytes(values: Readable): Promise<Buffer> {
   return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)
 }
 
-/** Settings of a raw insert, in the value types chdb accepts; output settings do not apply to an INSERT. */
+/** Returns the settings of a raw insert in the value types chdb accepts, without output settings, which do not apply to an INSERT. */
 function rawInsertSettings(settings: Settings | undefined): Record<string, string | number | boolean> | undefined {
   if (settings === undefined) return undefined
   const scoped: Record<string, string | number | boolean> = {}
@@ -132,9 +132,9 @@ function rawInsertSettings(settings: Settings | undefined): Record<string, strin
 }
 
 /**
- * chdb's insert errors carry the engine's `Code: N. DB::Exception: …` text;
- * parsed, they are the ClickHouseError with code and type that a server's
- * response gives, which the writer's retry policy reads.
+ * Parses a chdb insert error, whose message has the engine's `Code: N.
+ * DB::Exception: …` text, into the ClickHouseError with code and type that
+ * a server's response gives, because the writer's retry policy reads those.
  */
 function asClickHouseError(err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err)

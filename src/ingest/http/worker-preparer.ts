@@ -32,7 +32,7 @@ interface Slot {
   worker: Worker
   tasks: Map<number, Task>
   ready: Promise<void>
-  /** Set when this process stops the worker, whose exit is then no failure. */
+  /** True when this process stops the worker, so that its exit is not counted as a failure. */
   stopping: boolean
 }
 
@@ -154,7 +154,7 @@ export class WorkerBodyPreparer implements BodyPreparer {
     }
     const slot = (this.#isolation ??= this.#spawn('isolation', (unanswered, reason) => {
       if (this.#isolation === slot) this.#isolation = undefined
-      this.#options.logger.error({ worker: 'isolation' }, 'a body killed a preparation worker again when prepared alone; it failed with 503')
+      this.#options.logger.error({ worker: 'isolation', unanswered: unanswered.length }, 'a body killed a preparation worker again when prepared alone, so it failed with 503')
       this.#fail(unanswered, reason)
       this.#nextSuspect()
     }))
@@ -172,7 +172,7 @@ export class WorkerBodyPreparer implements BodyPreparer {
     })
   }
 
-  /** Starts a worker; `index` names it in logs. */
+  /** Starts a worker. `index` names it in logs. */
   #spawn(index: number | 'isolation', onDeath: OnDeath): Slot {
     const data: PrepareWorkerData = { validation: this.#options.validation, limits: this.#options.limits }
     // A worker keeps the process alive until it is ready and while it has pending bodies, but not when idle.
@@ -200,7 +200,7 @@ export class WorkerBodyPreparer implements BodyPreparer {
       else task.reject(new SiemError('SIEM_ERR_INTERNAL', `preparing the body failed: ${reply.failure}`))
     })
     worker.on('error', (err) => {
-      this.#options.logger.error({ err, worker: index, unanswered: tasks.size }, 'preparation worker failed; the next body starts a new worker')
+      this.#options.logger.error({ err, worker: index, unanswered: tasks.size }, 'preparation worker failed, and the next body starts a new worker')
       markFailed(err)
     })
     worker.on('exit', (exitCode) => {

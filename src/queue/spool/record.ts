@@ -80,9 +80,10 @@ const EVENTS_ITEM_HEAD = '{"table":"events","row":'
 const QUARANTINE_ITEM_HEAD = '{"table":"quarantine","row":'
 
 /**
- * Writes the items as a JSON array, the same text JSON.stringify(items)
- * gives, from each row's cached JSON. A row a worker prepared is copied as
- * bytes; other rows are written from their text.
+ * Returns the byte size of the items as a JSON array, the same text
+ * JSON.stringify(items) gives, and a function that writes that text. A row
+ * a worker prepared is copied as bytes, and other rows are written from
+ * their cached JSON.
  */
 function itemsBytes(items: readonly QueueItem[]): { bytes: number; write(target: Buffer): void } {
   const texts: Array<string | undefined> = new Array(items.length)
