@@ -38,7 +38,7 @@ class LoadRun {
 
   constructor(job: LoadJob) {
     this.#job = job
-    this.#pool = new RequestPool(job.seed, job.poolBatches, job.batchSize, Date.now())
+    this.#pool = new RequestPool(job.seed, job.poolBatches, job.batchSize, Date.now(), job.tagPrefix)
     this.#target = new HttpTarget(job.url, job.concurrency)
     this.#keys = new Map(job.keys.map((entry) => [entry.tenant, entry.key]))
     this.#report = {
@@ -100,7 +100,7 @@ class LoadRun {
   /** Sends one request until it is accepted, fails, or the run is over; `intendedAt` is performance.now() of its slot. */
   async #send(sequence: number, intendedAt: number): Promise<void> {
     const tenant = this.#pool.nextTenant()
-    const { body, eventIds } = this.#pool.build(`${this.#job.tagPrefix}${sequence}`)
+    const { body, eventIds } = this.#pool.build(sequence)
     const headers = { 'content-type': 'application/json', 'x-api-key': this.#keys.get(tenant) as string }
     for (;;) {
       let status: number
@@ -131,7 +131,7 @@ class LoadRun {
     }
   }
 
-  #accept(sequence: number, intendedAt: number, body: string, eventIds: string[], responseBody: string): void {
+  #accept(sequence: number, intendedAt: number, body: Buffer, eventIds: string[], responseBody: string): void {
     const report = this.#report
     const now = performance.now()
     const answer = JSON.parse(responseBody) as { accepted?: number }
@@ -141,7 +141,7 @@ class LoadRun {
     }
     report.acceptedRequests++
     report.acceptedEvents += accepted
-    report.acceptedBodyBytes += Buffer.byteLength(body)
+    report.acceptedBodyBytes += body.length
     report.ackLatenciesMs.push(now - intendedAt)
     report.finishedAtMs = wallNow()
     if (this.#job.recordAcks) report.acks.push([sequence, report.finishedAtMs])
@@ -152,6 +152,7 @@ class LoadRun {
   #sample(eventIds: readonly string[]): void {
     const sample = this.#report.sampleIds
     const size = this.#job.sampleSize
+    if (size === 0) return
     for (const id of eventIds) {
       this.#seen++
       if (sample.length < size) sample.push(id)

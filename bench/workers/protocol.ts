@@ -17,7 +17,10 @@ export interface LoadJob {
   /** Requests in flight at most. */
   concurrency: number
   batchSize: number
-  /** Every event of request `n` gets source.instance_id `${tagPrefix}${n}`, so its rows can be found. */
+  /**
+   * Every event of request `n` gets source.instance_id `${tagPrefix}${n}`, with `n` zero-padded to
+   * TAG_DIGITS digits, so its rows can be found.
+   */
   tagPrefix: string
   seed: number
   /** Distinct request bodies generated up front; each send reuses one with fresh event ids. */
