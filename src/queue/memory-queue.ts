@@ -3,7 +3,7 @@ import type { QueueConfig } from '../config/types.js'
 import { SiemError } from '../errors.js'
 import type { QueueItem } from '../schema/event.js'
 import type { Logger } from '../logger.js'
-import { estimateItemBytes, type Batch, type EnqueueOptions, type EventQueue, type QueueStats } from './types.js'
+import { estimateItemBytes, partialBatchDueAt, type Batch, type EnqueueOptions, type EventQueue, type QueueStats, type TakeOptions } from './types.js'
 
 interface Entry {
   item: QueueItem
@@ -26,6 +26,7 @@ interface Waiter {
   backlogItems: number
   /** Age of the oldest waiting item at which this taker accepts a partial batch. */
   maxWaitMs: number
+  options: TakeOptions | undefined
   resolve: (batch: Batch | null) => void
   timer: NodeJS.Timeout | undefined
   signal: AbortSignal | undefined
@@ -104,11 +105,11 @@ export class MemoryQueue implements EventQueue {
     if (committed !== undefined) await committed
   }
 
-  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal, backlogItems?: number): Promise<Batch | null> {
+  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal, options?: TakeOptions): Promise<Batch | null> {
     if (signal?.aborted) return Promise.resolve(null)
     return new Promise((resolve) => {
-      const backlog = Math.max(maxItems, backlogItems ?? maxItems)
-      const waiter: Waiter = { maxItems, backlogItems: backlog, maxWaitMs, resolve, timer: undefined, signal, onAbort: undefined }
+      const backlog = Math.max(maxItems, options?.backlogItems ?? maxItems)
+      const waiter: Waiter = { maxItems, backlogItems: backlog, maxWaitMs, options, resolve, timer: undefined, signal, onAbort: undefined }
       if (signal !== undefined) {
         waiter.onAbort = () => this.#removeTaker(waiter, null)
         signal.addEventListener('abort', waiter.onAbort, { once: true })
@@ -287,8 +288,9 @@ export class MemoryQueue implements EventQueue {
 
   /**
    * Hands batches to waiting takers: a full batch at once, a partial one once
-   * its oldest item is `maxWaitMs` old (or at once while draining), and null
-   * to every taker when the queue is closed and empty.
+   * its oldest item is `maxWaitMs` old or the input has been idle long enough
+   * (or at once while draining), and null to every taker when the queue is
+   * closed and empty.
    */
   #serveTakers(): void {
     while (this.#takers.length > 0) {
@@ -302,7 +304,8 @@ export class MemoryQueue implements EventQueue {
         break
       }
       const oldest = (this.#waiting[this.#waitingHead] as Entry).enqueuedAt
-      const due = oldest + taker.maxWaitMs - Date.now()
+      const newest = (this.#waiting[this.#waiting.length - 1] as Entry).enqueuedAt
+      const due = partialBatchDueAt(oldest, newest, count, taker.maxWaitMs, taker.options) - Date.now()
       if (count >= taker.maxItems || this.#draining || due <= 0) {
         this.#removeTaker(taker, this.#cutBatch(count > taker.maxItems ? taker.backlogItems : taker.maxItems))
         continue

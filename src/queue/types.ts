@@ -38,6 +38,34 @@ export interface QueueStats {
   dropped: number
 }
 
+/** Optional limits of one `take`. */
+export interface TakeOptions {
+  /**
+   * Largest batch when more than `maxItems` wait (default `maxItems`), so a
+   * backlog goes out in fewer, larger inserts.
+   */
+  backlogItems?: number
+  /**
+   * A partial batch of at least `minItems` items is due once no item has
+   * arrived for `afterMs` and its oldest item is `minAgeMs` old, so the end
+   * of a burst is written without waiting for `maxWaitMs`. Off when
+   * undefined or when `afterMs` is 0.
+   */
+  idleFlush?: { afterMs: number; minItems: number; minAgeMs: number }
+}
+
+/**
+ * Returns the time (epoch ms) at which `waiting` items, the oldest enqueued
+ * at `oldestAt` and the newest at `newestAt`, form a partial batch that a
+ * take with these limits accepts.
+ */
+export function partialBatchDueAt(oldestAt: number, newestAt: number, waiting: number, maxWaitMs: number, options: TakeOptions | undefined): number {
+  const dueAt = oldestAt + maxWaitMs
+  const idle = options?.idleFlush
+  if (idle === undefined || idle.afterMs <= 0 || waiting < idle.minItems) return dueAt
+  return Math.min(dueAt, Math.max(newestAt + idle.afterMs, oldestAt + idle.minAgeMs))
+}
+
 /**
  * The queue between ingest and the batch writer. Ingest calls only
  * `enqueue`, and the writer calls `take` and `commit`. A memory queue and
@@ -55,13 +83,12 @@ export interface EventQueue {
   enqueue(items: QueueItem[], options: EnqueueOptions): Promise<void>
   /**
    * Waits for a batch: resolves with up to `maxItems` items once that many are
-   * waiting, or once the oldest waiting item is `maxWaitMs` old, or at once
-   * when the queue is draining. Resolves with null when the queue is closed
-   * and empty, or when `signal` aborts. When more than `maxItems` wait, the
-   * batch takes up to `backlogItems` of them (default `maxItems`), so a
-   * backlog goes out in fewer, larger inserts.
+   * waiting, or once the oldest waiting item is `maxWaitMs` old, or once the
+   * input has been idle as `options.idleFlush` sets, or at once when the
+   * queue is draining. Resolves with null when the queue is closed and empty,
+   * or when `signal` aborts.
    */
-  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal, backlogItems?: number): Promise<Batch | null>
+  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal, options?: TakeOptions): Promise<Batch | null>
   /** Marks a taken batch as stored in ClickHouse; its items leave the queue. */
   commit(batchId: string): Promise<void>
   /** Starts draining: from now on `take` returns what waits without delay. */

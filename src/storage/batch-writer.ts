@@ -20,13 +20,23 @@ interface RejectedRow {
   message: string
 }
 
+/**
+ * Age the oldest row of a batch must reach before an idle flush writes it.
+ * Each insert makes a part, and ClickHouse's bulk-insert guide advises
+ * about one insert a second, so idle flushes add at most one a second to
+ * each writer loop.
+ */
+const IDLE_FLUSH_MIN_AGE_MS = 1000
+
 /** Thrown out of a retry loop when the writer is stopped; the batch stays in the queue. */
 class WriterStopped extends Error {}
 
 /**
  * Moves batches from the queue to ClickHouse. Each of `concurrency` loops
- * takes a batch (at `batch_size` items, or when the oldest is
- * `flush_interval` old), inserts its events and quarantine rows with
+ * takes a batch (at `batch_size` items, when the oldest is `flush_interval`
+ * old, or when at least `idle_flush_min_rows` wait, none arrived for
+ * `idle_flush` and the oldest is a second old), inserts its events and
+ * quarantine rows with
  * deduplication tokens derived from the batch id, and commits the batch.
  *
  * A retriable failure is retried with capped exponential backoff and
@@ -86,7 +96,10 @@ export class BatchWriter {
   async #run(worker: number): Promise<void> {
     const signal = this.#stop.signal
     while (!signal.aborted) {
-      const batch = await this.#queue.take(this.#config.batch_size, this.#config.flush_interval, signal, this.#config.max_batch_size)
+      const batch = await this.#queue.take(this.#config.batch_size, this.#config.flush_interval, signal, {
+        backlogItems: this.#config.max_batch_size,
+        idleFlush: { afterMs: this.#config.idle_flush, minItems: this.#config.idle_flush_min_rows, minAgeMs: IDLE_FLUSH_MIN_AGE_MS },
+      })
       if (batch === null) return
       try {
         await this.#guarded('store', batch, worker, () => this.#store(batch))

@@ -12,7 +12,7 @@ test('full queue answers 429 with Retry-After, and shutdown drains it', async ()
   // The writer waits for a batch of 100,000 or an hour, so nothing leaves the queue.
   const first = await startTestApp({
     queue: { type: 'memory', max_events: 5, overflow_policy: 'reject', retry_after: '2s' },
-    writer: { batch_size: 100_000, flush_interval: '1h' },
+    writer: { batch_size: 100_000, flush_interval: '1h', idle_flush: 0 },
   })
   const tag = randomUUID()
 

@@ -18,7 +18,7 @@ test('re-send during a blocked enqueue is stored', async () => {
   // The writer waits for an hour, so the queue of 100 events only empties at shutdown.
   const first = await startTestApp({
     queue: { type: 'memory', max_events: 100, overflow_policy: 'block', block_timeout: '500ms' },
-    writer: { batch_size: 100_000, flush_interval: '1h' },
+    writer: { batch_size: 100_000, flush_interval: '1h', idle_flush: 0 },
   })
   const tag = randomUUID()
   const ids = Array.from({ length: 10 }, () => randomUUID())

@@ -52,6 +52,40 @@ describe('SpoolQueue', () => {
     }
   })
 
+  test('take seals a partial batch when input goes idle', async () => {
+    const temp = await makeTempDir()
+    const { queue } = await openSpool(spoolConfig(temp.dir))
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.now() })
+    try {
+      let batch: Batch | null | undefined
+      const pending = queue.take(10, 60_000, undefined, { idleFlush: { afterMs: 100, minItems: 3, minAgeMs: 0 } }).then((result) => {
+        batch = result
+      })
+      const first = queue.enqueue(makeItems('a', 2), { ack: 'durable' })
+      mock.timers.tick(2)
+      await first
+      mock.timers.tick(150)
+      await setImmediate()
+      assert.equal(batch, undefined, 'two events are below the minimum of three')
+      const second = queue.enqueue(makeItems('b', 2), { ack: 'durable' })
+      mock.timers.tick(2)
+      await second
+      // The newest events were enqueued 2 ms ago, so the input is idle after 98 ms more.
+      mock.timers.tick(97)
+      await setImmediate()
+      assert.equal(batch, undefined)
+      mock.timers.tick(1)
+      // The batch's seal record waits for the group commit delay.
+      mock.timers.tick(2)
+      await pending
+      assert.deepEqual(eventIds(batch!.items), ['a-0', 'a-1', 'b-0', 'b-1'])
+    } finally {
+      mock.timers.reset()
+      await queue.close()
+      await temp.remove()
+    }
+  })
+
   test('take returns a full batch before maxWaitMs', async () => {
     const temp = await makeTempDir()
     const { queue } = await openSpool(spoolConfig(temp.dir))

@@ -19,7 +19,7 @@ const QUEUE: QueueConfig = {
   spool: { dir: '', segment_size: 0, max_bytes: 0, fsync: false, group_commit_delay: 0 },
 }
 
-const WRITER: WriterConfig = { batch_size: 2, max_batch_size: 2, flush_interval: 10, concurrency: 1, retry_initial_delay: 1, retry_max_delay: 5 }
+const WRITER: WriterConfig = { batch_size: 2, max_batch_size: 2, flush_interval: 10, idle_flush: 0, idle_flush_min_rows: 1, concurrency: 1, retry_initial_delay: 1, retry_max_delay: 5 }
 
 /** A memory queue whose commit fails the first `failures` times, as a spool that cannot write would. */
 class FlakyCommitQueue extends MemoryQueue {

@@ -25,6 +25,8 @@ const WRITER: WriterConfig = {
   batch_size: 5,
   max_batch_size: 5,
   flush_interval: 60_000,
+  idle_flush: 0,
+  idle_flush_min_rows: 1,
   concurrency: 1,
   retry_initial_delay: 100,
   retry_max_delay: 30_000,
@@ -203,6 +205,78 @@ describe('BatchWriter batching', () => {
     const sink = harness.sink
     await until(() => sink.calls.length === 1, 'one batch')
     assert.equal(sink.calls[0]?.rows.length, 8)
+  })
+
+  test('idle input flushes a partial batch', async () => {
+    harness = startHarness({ batch_size: 100, flush_interval: 5000, idle_flush: 250, idle_flush_min_rows: 4 })
+    await harness.queue.enqueue(eventItems(3, 'a'), { ack: 'memory' })
+    mock.timers.tick(900)
+    await harness.queue.enqueue(eventItems(3, 'b'), { ack: 'memory' })
+    // 249 ms after the last enqueue the input is not idle yet, though the first came 1149 ms ago.
+    mock.timers.tick(249)
+    await settle()
+    assert.equal(harness.sink.calls.length, 0)
+    mock.timers.tick(1)
+    const sink = harness.sink
+    await until(() => sink.calls.length === 1, 'the idle flush')
+    assert.equal(sink.calls[0]?.rows.length, 6)
+    assert.equal(sink.calls[0]?.at, 1_001_150)
+  })
+
+  test('idle flush waits for a second-old row', async () => {
+    harness = startHarness({ batch_size: 100, flush_interval: 5000, idle_flush: 250, idle_flush_min_rows: 4 })
+    await harness.queue.enqueue(eventItems(6), { ack: 'memory' })
+    // Idle after 250 ms, but the oldest row must also be 1000 ms old.
+    mock.timers.tick(999)
+    await settle()
+    assert.equal(harness.sink.calls.length, 0)
+    mock.timers.tick(1)
+    const sink = harness.sink
+    await until(() => sink.calls.length === 1, 'the idle flush')
+    assert.equal(sink.calls[0]?.at, 1_001_000)
+  })
+
+  test('idle flush waits for its minimum rows', async () => {
+    harness = startHarness({ batch_size: 100, flush_interval: 5000, idle_flush: 250, idle_flush_min_rows: 4 })
+    await harness.queue.enqueue(eventItems(3), { ack: 'memory' })
+    mock.timers.tick(4999)
+    await settle()
+    assert.equal(harness.sink.calls.length, 0, 'three rows are below the minimum, so they wait for the interval')
+    mock.timers.tick(1)
+    const sink = harness.sink
+    await until(() => sink.calls.length === 1, 'the interval flush')
+    assert.equal(sink.calls[0]?.at, 1_005_000)
+  })
+
+  test('idle flush of 0 is off', async () => {
+    harness = startHarness({ batch_size: 100, flush_interval: 5000, idle_flush: 0, idle_flush_min_rows: 1 })
+    await harness.queue.enqueue(eventItems(10), { ack: 'memory' })
+    mock.timers.tick(4999)
+    await settle()
+    assert.equal(harness.sink.calls.length, 0)
+    mock.timers.tick(1)
+    const sink = harness.sink
+    await until(() => sink.calls.length === 1, 'the interval flush')
+    assert.equal(sink.calls[0]?.rows.length, 10)
+  })
+
+  test('steady input does not trigger idle flush', async () => {
+    harness = startHarness({ batch_size: 100, flush_interval: 5000, idle_flush: 250, idle_flush_min_rows: 1 })
+    for (let request = 0; request < 8; request++) {
+      await harness.queue.enqueue(eventItems(2, `r${request}-`), { ack: 'memory' })
+      mock.timers.tick(200)
+    }
+    await settle()
+    assert.equal(harness.sink.calls.length, 0)
+    // The last request came at 1400 ms, so the input is idle at 1650 ms.
+    mock.timers.tick(49)
+    await settle()
+    assert.equal(harness.sink.calls.length, 0)
+    mock.timers.tick(1)
+    const sink = harness.sink
+    await until(() => sink.calls.length === 1, 'the idle flush after the last request')
+    assert.equal(sink.calls[0]?.rows.length, 16)
+    assert.equal(sink.calls[0]?.at, 1_001_650)
   })
 
   test('writes events and quarantine rows to their tables with batch tokens', async () => {

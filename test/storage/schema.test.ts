@@ -273,7 +273,7 @@ describe('writer on the real engine', () => {
       logger,
     })
     const writer = new BatchWriter({
-      config: { batch_size: 6, max_batch_size: 6, flush_interval: 50, concurrency: 1, retry_initial_delay: 10, retry_max_delay: 100 },
+      config: { batch_size: 6, max_batch_size: 6, flush_interval: 50, idle_flush: 0, idle_flush_min_rows: 1, concurrency: 1, retry_initial_delay: 10, retry_max_delay: 100 },
       queue,
       sink,
       metrics: new WriterMetrics(new Registry()),

@@ -13,6 +13,11 @@ export class ItemFifo {
     return this.items[this.head]
   }
 
+  /** Returns the newest event, or undefined when the list is empty. */
+  last(): ResidentItem | undefined {
+    return this.length === 0 ? undefined : this.items[this.items.length - 1]
+  }
+
   push(item: ResidentItem): void {
     this.items.push(item)
   }

@@ -73,7 +73,7 @@ import { SiemError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
 import type { QueueConfig } from '../../config/types.js'
 import type { QueueItem } from '../../schema/event.js'
-import { estimateItemBytes, type AckMode, type Batch, type EnqueueOptions, type EventQueue, type QueueStats } from '../types.js'
+import { estimateItemBytes, partialBatchDueAt, type AckMode, type Batch, type EnqueueOptions, type EventQueue, type QueueStats, type TakeOptions } from '../types.js'
 import { readBacklog, type BacklogRead } from './backlog-reader.js'
 import { CommitWaiters } from './commit-waiters.js'
 import { nodeSpoolFileSystem, type SpoolFileSystem } from './files.js'
@@ -101,6 +101,7 @@ interface Taker {
   /** Largest batch sealed when more than maxItems wait. */
   backlogItems: number
   maxWaitMs: number
+  options: TakeOptions | undefined
   signal: AbortSignal | undefined
   onAbort: (() => void) | undefined
   resolve(batch: Batch | null): void
@@ -400,14 +401,15 @@ export class SpoolQueue implements EventQueue {
     for (const item of items) this.residentBytes += item.bytes
   }
 
-  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal, backlogItems?: number): Promise<Batch | null> {
+  take(maxItems: number, maxWaitMs: number, signal?: AbortSignal, options?: TakeOptions): Promise<Batch | null> {
     if (this.state === 'closing' || this.state === 'closed' || signal?.aborted === true) return Promise.resolve(null)
     return new Promise((resolve) => {
       const limit = Math.max(1, Math.floor(maxItems))
       const taker: Taker = {
         maxItems: limit,
-        backlogItems: Math.max(limit, Math.floor(backlogItems ?? limit)),
+        backlogItems: Math.max(limit, Math.floor(options?.backlogItems ?? limit)),
         maxWaitMs: Math.max(0, maxWaitMs),
+        options,
         signal,
         onAbort: undefined,
         resolve,
@@ -449,7 +451,7 @@ export class SpoolQueue implements EventQueue {
       const waiting = this.ready.length
       if (waiting === 0) break
       const full = waiting >= taker.maxItems
-      const due = this.draining || Date.now() - this.ready.peek()!.enqueuedAt >= taker.maxWaitMs
+      const due = this.draining || Date.now() >= this.partialDueAt(taker)
       if (!full && !(due && this.refilling === null)) break
       this.takers.shift()
       this.seal(taker, this.ready.shift(Math.min(waiting, waiting > taker.maxItems ? taker.backlogItems : taker.maxItems)))
@@ -457,12 +459,17 @@ export class SpoolQueue implements EventQueue {
     this.scheduleTakeTimer()
   }
 
+  /** Returns when the events waiting in `ready` form a partial batch that `taker` accepts. */
+  private partialDueAt(taker: Taker): number {
+    const oldest = this.ready.peek()
+    const newest = this.ready.last()
+    if (oldest === undefined || newest === undefined) return Number.POSITIVE_INFINITY
+    return partialBatchDueAt(oldest.enqueuedAt, newest.enqueuedAt, this.ready.length, taker.maxWaitMs, taker.options)
+  }
+
   private scheduleTakeTimer(): void {
     const taker = this.takers[0]
-    const oldest = this.ready.peek()
-    const dueAt = taker === undefined || oldest === undefined || this.draining
-      ? Number.POSITIVE_INFINITY
-      : oldest.enqueuedAt + taker.maxWaitMs
+    const dueAt = taker === undefined || this.draining ? Number.POSITIVE_INFINITY : this.partialDueAt(taker)
     if (dueAt === this.takeTimerAt) return
     if (this.takeTimer !== null) clearTimeout(this.takeTimer)
     this.takeTimer = null
