@@ -100,3 +100,34 @@ test('outcomes without rows move nothing', () => {
   assert.deepEqual(received, outcome)
   assert.equal(movedBytes, 0)
 })
+
+/** Returns the line of every `events` row a body outcome carries. */
+function linesOf(outcome: BodyOutcome): string[] {
+  assert.ok(outcome.kind === 'prepared')
+  return outcome.events.map((event) => {
+    assert.ok(event.kind === 'event')
+    assert.ok(event.row instanceof SerializedEventRow)
+    return event.row.line.toString('utf8')
+  })
+}
+
+test('later bodies leave earlier lines intact', () => {
+  const first = acrossPort({ kind: 'prepared', events: ROWS.map((r) => ({ kind: 'event', row: r, clientId: true })) })
+  const other = row('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a09', 'x'.repeat(5000))
+  acrossPort({ kind: 'prepared', events: [{ kind: 'event', row: other, clientId: true }] })
+  assert.deepEqual(
+    linesOf(first.received),
+    ROWS.map((r) => `${JSON.stringify(r)}\n`),
+  )
+})
+
+test('multi-byte rows fit in any body size', () => {
+  // Three-byte characters and a surrogate pair, in a body of about 5.9 MB, past the scratch buffer a worker keeps.
+  const rows = Array.from({ length: 30 }, (_, index) =>
+    row(`0190a5b2-7c3d-7e4f-8a1b-${String(index).padStart(12, '0')}`, `${'日'.repeat(65_000)}🔐${index}`),
+  )
+  const { received, movedBytes } = acrossPort({ kind: 'prepared', events: rows.map((r) => ({ kind: 'event', row: r, clientId: false })) })
+  const expected = rows.map((r) => `${JSON.stringify(r)}\n`)
+  assert.deepEqual(linesOf(received), expected)
+  assert.equal(movedBytes, Buffer.byteLength(expected.join('')) + 4 * rows.length)
+})
