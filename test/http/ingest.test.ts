@@ -285,6 +285,16 @@ describe('HTTP ingest answers', () => {
     await waitFor(() => countRows(app.app, 'events_quarantine', `position(raw_event, '${tag}') > 0`), (n) => n === 2)
   })
 
+  test('lone surrogate field name quarantined', async () => {
+    const tag = randomUUID()
+    // The body keeps the escape as text, and JSON.parse turns it into a lone surrogate in the field name.
+    const text = `${JSON.stringify(valid(tag)).slice(0, -1)},"\\ud800x":1}`
+    const response = await send(text)
+    assert.equal(response.status, 400, response.text)
+    assert.equal(response.body['quarantined'], 1)
+    await waitFor(() => countRows(app.app, 'events_quarantine', `position(raw_event, '${tag}') > 0`), (n) => n === 1)
+  })
+
   test('400 for malformed JSON, with the body quarantined whole', async () => {
     const tag = randomUUID()
     const text = `{"events": [{"target": "${tag}"`
