@@ -140,7 +140,7 @@ export const configSchema: Schema = {
       max_batch_size: integer(100000, 1, 1_000_000),
       flush_interval: duration('5s'),
       idle_flush: duration('250ms'),
-      idle_flush_min_rows: integer(1000, 1, 1_000_000),
+      idle_flush_min_rows: integer(1, 1, 1_000_000),
       concurrency: integer(2, 1, 64),
       retry_initial_delay: duration('100ms'),
       retry_max_delay: duration('30s'),

@@ -90,7 +90,7 @@ export interface WriterConfig {
   /** Largest insert when a backlog waits; batch_size when that is larger. */
   max_batch_size: number
   flush_interval: number
-  /** Quiet time after which a partial batch of at least idle_flush_min_rows is written; 0 turns it off. */
+  /** Quiet time after which a partial batch whose oldest row is a second old is written; 0 turns it off. */
   idle_flush: number
   idle_flush_min_rows: number
   concurrency: number

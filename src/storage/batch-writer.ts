@@ -34,8 +34,8 @@ class WriterStopped extends Error {}
 /**
  * Moves batches from the queue to ClickHouse. Each of `concurrency` loops
  * takes a batch (at `batch_size` items, when the oldest is `flush_interval`
- * old, or when at least `idle_flush_min_rows` wait, none arrived for
- * `idle_flush` and the oldest is a second old), inserts its events and
+ * old, or when none arrived for `idle_flush`, the oldest is a second old
+ * and at least `idle_flush_min_rows` wait), inserts its events and
  * quarantine rows with
  * deduplication tokens derived from the batch id, and commits the batch.
  *

@@ -51,6 +51,8 @@ describe('loadConfig defaults', () => {
     assert.equal(config.writer.batch_size, 20000)
     assert.equal(config.writer.max_batch_size, 100000)
     assert.equal(config.writer.flush_interval, 5000)
+    assert.equal(config.writer.idle_flush, 250)
+    assert.equal(config.writer.idle_flush_min_rows, 1)
     assert.equal(config.storage.mode, 'embedded')
     assert.equal(config.storage.data_dir, './data')
     assert.deepEqual(config.retention, { events_days: 90, critical_days: 365, quarantine_days: 30 })
