@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
+import fc from 'fast-check'
 import {
   formatClickHouseMicros,
   formatRfc3339Micros,
@@ -94,6 +95,67 @@ describe('parseRfc3339', () => {
   test('keeps microseconds exact far from the epoch', () => {
     assert.equal(clickHouseText('2255-06-01T23:59:59.999999Z'), '2255-06-01 23:59:59.999999')
     assert.equal(clickHouseText('1970-01-01T00:00:00.000001Z'), '1970-01-01 00:00:00.000001')
+  })
+
+  test('reads years 0 to 99 as written', () => {
+    assert.equal(parseRfc3339('0050-03-01T12:00:00Z'), Date.parse('0050-03-01T12:00:00Z') * 1000)
+    assert.equal(parseRfc3339('0000-02-29T00:00:00.5+01:00'), Date.parse('0000-02-28T23:00:00.500Z') * 1000)
+    assert.equal(clickHouseText('0099-12-31T23:59:59Z'), '0099-12-31 23:59:59.000000')
+  })
+
+  test('matches a regular-expression reference', () => {
+    const reference = (text: string): number | undefined => {
+      const match = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/.exec(text)
+      if (match === null) return undefined
+      const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number]
+      const zone = match[8] as string
+      const offset = zone.length === 1 ? 0 : (zone[0] === '-' ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)))
+      if (zone.length > 1 && (Number(zone.slice(1, 3)) > 23 || Number(zone.slice(4, 6)) > 59)) return undefined
+      const date = new Date(0)
+      date.setUTCFullYear(year, month - 1, day)
+      date.setUTCHours(hour, minute, second, 0)
+      // An invalid day, hour, minute or second rolls over into the next unit.
+      if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) return undefined
+      const micros = Number(`${match[7] ?? ''}000000`.slice(0, 6))
+      return (date.getTime() - offset * 60_000) * 1000 + micros
+    }
+    const digits = (count: number): fc.Arbitrary<string> => fc.stringMatching(new RegExp(`^[0-9]{${count}}$`))
+    const number = (min: number, max: number, width: number): fc.Arbitrary<string> => fc.integer({ min, max }).map((n) => String(n).padStart(width, '0'))
+    /** Mostly a valid part, sometimes any text of its shape or one of the odd cases. */
+    const part = (valid: fc.Arbitrary<string>, ...odd: string[]): fc.Arbitrary<string> =>
+      fc.oneof({ arbitrary: valid, weight: 12 }, { arbitrary: fc.constantFrom(...odd), weight: 1 })
+    const nearValid = fc
+      .tuple(
+        part(number(0, 9999, 4), '20x6', '202'),
+        part(fc.constant('-'), '/'),
+        part(number(1, 12, 2), '00', '13', '1'),
+        part(fc.constant('-'), '_'),
+        part(number(1, 31, 2), '00', '32'),
+        part(fc.constantFrom('T', 't', ' '), 'x', '  '),
+        part(number(0, 23, 2), '24', '99'),
+        part(fc.constant(':'), '.'),
+        part(number(0, 59, 2), '60'),
+        part(fc.constant(':'), ''),
+        part(number(0, 59, 2), '60', '5'),
+        part(fc.oneof(fc.constant(''), fc.integer({ min: 1, max: 9 }).chain((n) => digits(n).map((d) => `.${d}`))), '.', '.1234567890', '.12345678901', ',5'),
+        part(
+          fc.oneof(fc.constantFrom('Z', 'z'), fc.tuple(fc.constantFrom('+', '-'), number(0, 23, 2), number(0, 59, 2)).map(([sign, h, m]) => `${sign}${h}:${m}`)),
+          'UTC',
+          '',
+          '+24:00',
+          '+05:60',
+          '+0530',
+          '-00:00:00',
+          'Zz',
+        ),
+      )
+      .map((parts) => parts.join(''))
+    fc.assert(
+      fc.property(fc.oneof({ arbitrary: nearValid, weight: 4 }, { arbitrary: fc.string({ maxLength: 40 }), weight: 1 }), (text) => {
+        assert.equal(parseRfc3339(text), reference(text), JSON.stringify(text))
+      }),
+      { numRuns: 20_000 },
+    )
   })
 })
 
