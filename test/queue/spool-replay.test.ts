@@ -2,7 +2,7 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { SEGMENT_HEADER } from '../../src/queue/spool/files.js'
+import { SEGMENT_HEADER, nodeSpoolFileSystem, type SpoolFileSystem } from '../../src/queue/spool/files.js'
 import { parseRecords, type ParsedRecord } from '../../src/queue/spool/record-parser.js'
 import type { SpoolQueue } from '../../src/queue/spool/spool-queue.js'
 import type { Batch } from '../../src/queue/types.js'
@@ -191,6 +191,63 @@ describe('SpoolQueue replay', () => {
       }
     })
   }
+
+  test('due batch waits for refill without timers', async () => {
+    const temp = await makeTempDir()
+    // Reads of segment files wait while `gate` is set, so the backlog refill stays in progress.
+    let gate: Promise<void> | undefined
+    const files: SpoolFileSystem = {
+      ...nodeSpoolFileSystem,
+      openExisting: async (path) => {
+        const file = await nodeSpoolFileSystem.openExisting(path)
+        return {
+          read: async (buffer, position) => {
+            await gate
+            return file.read(buffer, position)
+          },
+          write: (buffer, position) => file.write(buffer, position),
+          datasync: () => file.datasync(),
+          truncate: (length) => file.truncate(length),
+          size: () => file.size(),
+          close: () => file.close(),
+        }
+      },
+    }
+    const config = spoolConfig(temp.dir, { max_events: 10, spool: { segment_size: '8KiB' } })
+    const { queue } = await openSpool(config, { files })
+    const realSetTimeout = globalThis.setTimeout
+    let release: () => void = () => {}
+    try {
+      for (let i = 0; i < 10; i++) await queue.enqueue(makeItems('a', 5, i * 5), { ack: 'durable' })
+      gate = new Promise((resolve) => {
+        release = resolve
+      })
+      const first = await queue.take(4, 3_600_000)
+      assert.ok(first !== null)
+      // Freeing 4 events starts the refill, which the gate holds.
+      await queue.commit(first.id)
+      let timers = 0
+      globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+        timers++
+        return realSetTimeout(...args)
+      }) as typeof setTimeout
+      // 6 events wait and are due at once, but the batch waits for the refill.
+      const second = queue.take(20, 0)
+      await new Promise((resolve) => realSetTimeout(resolve, 100))
+      globalThis.setTimeout = realSetTimeout
+      assert.ok(timers <= 2, `${timers} timers were set while the refill was held`)
+      release()
+      const batch = await second
+      assert.ok(batch !== null)
+      assert.ok(batch.items.length >= 6)
+    } finally {
+      globalThis.setTimeout = realSetTimeout
+      // close() waits for the refill, which waits for the gate.
+      release()
+      await queue.close()
+      await temp.remove()
+    }
+  })
 
   test('events beyond the in-memory bound wait on disk', async () => {
     const temp = await makeTempDir()

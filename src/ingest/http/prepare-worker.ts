@@ -1,7 +1,8 @@
 /**
  * Entry point of a preparation worker thread. It decodes, parses and
  * validates request bodies with its own validator and posts each outcome
- * back. No state outlives a body.
+ * back. Apart from the validator and the scratch buffer of `toWire`, no
+ * state outlives a body.
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { EventValidator } from '../../schema/validate.js'

@@ -469,7 +469,8 @@ export class SpoolQueue implements EventQueue {
 
   private scheduleTakeTimer(): void {
     const taker = this.takers[0]
-    const dueAt = taker === undefined || this.draining ? Number.POSITIVE_INFINITY : this.partialDueAt(taker)
+    // A refill in progress calls pump() when it ends; a timer before then would only fire again at once.
+    const dueAt = taker === undefined || this.draining || this.refilling !== null ? Number.POSITIVE_INFINITY : this.partialDueAt(taker)
     if (dueAt === this.takeTimerAt) return
     if (this.takeTimer !== null) clearTimeout(this.takeTimer)
     this.takeTimer = null
