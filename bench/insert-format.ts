@@ -6,7 +6,6 @@
  *
  * Run: npx tsc -p . && node dist/bench/insert-format.js
  */
-import { randomUUID } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,12 +13,10 @@ import { Readable } from 'node:stream'
 import { loadConfig } from '../src/config/load.js'
 import { createLogger } from '../src/logger.js'
 import type { EventRow } from '../src/schema/event.js'
-import { nowMicros } from '../src/schema/timestamp.js'
-import { EventValidator } from '../src/schema/validate.js'
 import { openStorage } from '../src/storage/client.js'
 import { runMigrations } from '../src/storage/migrator.js'
 import { insertSettings } from '../src/storage/row-sink.js'
-import { EventGenerator } from './model/js-generator.js'
+import { generateRowBatches } from './model/validated-rows.js'
 
 const BATCH_ROWS = 20_000
 const BATCHES = 8
@@ -30,19 +27,7 @@ const config = loadConfig({ env: {}, overrides: { storage: { mode: 'embedded', d
 const storage = await openStorage(config.storage)
 try {
   await runMigrations(storage.client, createLogger({ level: 'silent' }))
-  const generator = new EventGenerator(1)
-  const validator = new EventValidator(config.validation)
-  const now = Date.now()
-  const batches: EventRow[][] = []
-  for (let b = 0; b < BATCHES; b++) {
-    const rows: EventRow[] = []
-    for (let i = 0; i < BATCH_ROWS; i++) {
-      const result = validator.validate({ value: { event_id: randomUUID(), ...generator.next(now, 60_000) }, rawText: '', tenantId: generator.nextTenant(), receivedAt: nowMicros() })
-      if (!result.ok) throw new Error(`generated event is invalid: ${JSON.stringify(result.errors)}`)
-      rows.push(result.row)
-    }
-    batches.push(rows)
-  }
+  const batches = generateRowBatches(1, BATCHES, BATCH_ROWS)
   const columns = Object.keys(batches[0]?.[0] ?? {}) as Array<keyof EventRow>
   const eachRow = batches.map((rows) => Buffer.from(rows.map((row) => JSON.stringify(row)).join('\n') + '\n'))
   const compact = batches.map((rows) => Buffer.from(rows.map((row) => JSON.stringify(columns.map((column) => row[column]))).join('\n') + '\n'))

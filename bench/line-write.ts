@@ -1,41 +1,20 @@
 /**
  * Compares two ways a preparation worker can write a body's rows as JSON
- * lines into one buffer: measuring each line's UTF-8 length first and
- * writing into a buffer of the exact size, or writing into a scratch buffer
- * that is sure to be large enough and copying the bytes used (what `toWire`
- * does). Each variant runs in turn over the same 500-row bodies of generated
- * events, timed by the process's CPU time so that other load on the machine
- * counts less.
+ * lines into one buffer. The first measures each line's UTF-8 length and
+ * writes into a buffer of the exact size. The second, which `toWire` uses,
+ * writes into a scratch buffer that is sure to be large enough and copies
+ * the bytes used. Each runs in turn over the same 500-row bodies of
+ * generated events, timed by the process's CPU time so that other load on
+ * the machine counts less.
  *
  * Run: npx tsc -p . && node dist/bench/line-write.js
  */
-import { randomUUID } from 'node:crypto'
-import { loadConfig } from '../src/config/load.js'
 import type { EventRow } from '../src/schema/event.js'
-import { nowMicros } from '../src/schema/timestamp.js'
-import { EventValidator } from '../src/schema/validate.js'
-import { EventGenerator } from './model/js-generator.js'
+import { generateRowBatches } from './model/validated-rows.js'
 
 const BODIES = 20
 const EVENTS = 500
 const ROUNDS = 3000
-
-function generateBodies(): EventRow[][] {
-  const generator = new EventGenerator(1)
-  const validator = new EventValidator(loadConfig({ env: {} }).validation)
-  const now = Date.now()
-  const bodies: EventRow[][] = []
-  for (let b = 0; b < BODIES; b++) {
-    const body: EventRow[] = []
-    for (let i = 0; i < EVENTS; i++) {
-      const result = validator.validate({ value: { event_id: randomUUID(), ...generator.next(now, 60_000) }, rawText: '', tenantId: generator.nextTenant(), receivedAt: nowMicros() })
-      if (!result.ok) throw new Error(`generated event is invalid: ${JSON.stringify(result.errors)}`)
-      body.push(result.row)
-    }
-    bodies.push(body)
-  }
-  return bodies
-}
 
 function measuredThenWritten(rows: readonly EventRow[]): ArrayBuffer {
   const texts: string[] = []
@@ -89,7 +68,7 @@ function cpuMicrosPerRow(bodies: EventRow[][], write: (rows: readonly EventRow[]
   return (used.user + used.system) / (ROUNDS * EVENTS)
 }
 
-const bodies = generateBodies()
+const bodies = generateRowBatches(1, BODIES, EVENTS)
 for (let pass = 1; pass <= 3; pass++) {
   const measured = cpuMicrosPerRow(bodies, measuredThenWritten)
   const copied = cpuMicrosPerRow(bodies, scratchThenCopied)

@@ -7,29 +7,12 @@
  *
  * Run: npx tsc -p . && node dist/bench/wire-cost.js
  */
-import { randomUUID } from 'node:crypto'
 import { deserialize, serialize } from 'node:v8'
-import { loadConfig } from '../src/config/load.js'
 import type { EventRow } from '../src/schema/event.js'
-import { nowMicros } from '../src/schema/timestamp.js'
-import { EventValidator } from '../src/schema/validate.js'
-import { EventGenerator } from './model/js-generator.js'
+import { generateRowBatches } from './model/validated-rows.js'
 
 const EVENTS = 500
 const ROUNDS = 200
-
-function rows(count: number): EventRow[] {
-  const generator = new EventGenerator(1)
-  const validator = new EventValidator(loadConfig({ env: {} }).validation)
-  const now = Date.now()
-  const out: EventRow[] = []
-  for (let i = 0; i < count; i++) {
-    const result = validator.validate({ value: { event_id: randomUUID(), ...generator.next(now, 60_000) }, rawText: '', tenantId: generator.nextTenant(), receivedAt: nowMicros() })
-    if (!result.ok) throw new Error(`generated event is invalid: ${JSON.stringify(result.errors)}`)
-    out.push(result.row)
-  }
-  return out
-}
 
 function millisecondsPerRound(run: () => void): number {
   const started = performance.now()
@@ -37,11 +20,11 @@ function millisecondsPerRound(run: () => void): number {
   return (performance.now() - started) / ROUNDS
 }
 
-const body = rows(EVENTS)
+const body = generateRowBatches(1, 1, EVENTS)[0] as EventRow[]
 const objects = body.map((row, index) => ({ kind: 'event', offset: index * 800, bytes: 800, eventId: row.event_id, clientId: true }))
 const eventIds = body.map((row) => row.event_id)
 const layout = new Uint32Array(EVENTS).fill(800)
-const many = rows(20_000)
+const many = generateRowBatches(1, 1, 20_000)[0] as EventRow[]
 
 for (let pass = 0; pass < 3; pass++) {
   const asObjects = millisecondsPerRound(() => deserialize(serialize({ kind: 'prepared', events: objects })))

@@ -1,14 +1,11 @@
-import { randomUUID } from 'node:crypto'
 import { Readable } from 'node:stream'
 import { loadConfig } from '../../src/config/load.js'
 import { createLogger } from '../../src/logger.js'
 import type { EventRow } from '../../src/schema/event.js'
-import { nowMicros } from '../../src/schema/timestamp.js'
-import { EventValidator } from '../../src/schema/validate.js'
 import { openStorage, type Storage } from '../../src/storage/client.js'
 import { runMigrations } from '../../src/storage/migrator.js'
 import { ClickHouseRowSink, insertSettings } from '../../src/storage/row-sink.js'
-import { EventGenerator } from '../model/js-generator.js'
+import { generateRowBatches } from '../model/validated-rows.js'
 
 /**
  * Measures what the embedded engine ingests by itself. The rows are what
@@ -58,24 +55,6 @@ export type CeilingMessage = { type: 'done'; report: CeilingReport } | { type: '
 /** Batches of a large-batch insert, in writer batches. */
 const LARGE_BATCH_FACTOR = 10
 
-function generateRows(seed: number, batches: number, batchSize: number): EventRow[][] {
-  const generator = new EventGenerator(seed)
-  const validator = new EventValidator(loadConfig({ env: {} }).validation)
-  const now = Date.now()
-  const pool: EventRow[][] = []
-  for (let b = 0; b < batches; b++) {
-    const rows: EventRow[] = []
-    for (let i = 0; i < batchSize; i++) {
-      const value = { event_id: randomUUID(), ...generator.next(now, 60_000) }
-      const result = validator.validate({ value, rawText: '', tenantId: generator.nextTenant(), receivedAt: nowMicros() })
-      if (!result.ok) throw new Error(`generated event is invalid: ${JSON.stringify(result.errors)}`)
-      rows.push(result.row)
-    }
-    pool.push(rows)
-  }
-  return pool
-}
-
 async function timedInserts(
   durationMs: number,
   concurrency: number,
@@ -109,7 +88,7 @@ async function measure(job: CeilingJob): Promise<CeilingReport> {
     const version = await storage.client.query({ query: 'SELECT version() AS version', format: 'JSONEachRow' })
     const engineVersion = ((await version.json<{ version: string }>())[0] as { version: string }).version
 
-    const pool = generateRows(job.seed, job.poolBatches, batchSize)
+    const pool = generateRowBatches(job.seed, job.poolBatches, batchSize)
     const bodies = pool.map((rows) => Buffer.from(rows.map((row) => JSON.stringify(row)).join('\n') + '\n'))
     const jsonBytesPerRow = bodies.reduce((sum, body) => sum + body.length, 0) / (pool.length * batchSize)
 
