@@ -55,9 +55,9 @@ try {
     return rows / ((performance.now() - started) / 1000)
   }
   for (let round = 1; round <= 2; round++) {
-    const each = await rate(eachRow, 'JSONEachRow')
+    const eachRowRate = await rate(eachRow, 'JSONEachRow')
     const compactRate = await rate(compact, 'JSONCompactEachRow')
-    console.log(`round ${round}: JSONEachRow ${Math.round(each)} rows/s, JSONCompactEachRow ${Math.round(compactRate)} rows/s`)
+    console.log(`round ${round}: JSONEachRow ${Math.round(eachRowRate)} rows/s, JSONCompactEachRow ${Math.round(compactRate)} rows/s`)
   }
 } finally {
   await storage.close()

@@ -20,10 +20,10 @@ if (logPath !== undefined && process.argv.includes('serve')) {
     Session.prototype[method] = function timed(first, ...rest) {
       const started = performance.now()
       const result = original.call(this, first, ...rest)
-      const held = performance.now() - started
-      if (held > 2) {
+      const blockedMs = performance.now() - started
+      if (blockedMs > 2) {
         const size = typeof first === 'string' ? first.length : (first?.values?.length ?? 0)
-        appendFileSync(logPath, `${(started / 1000).toFixed(3)} ${method} ${size} ${held.toFixed(1)}\n`)
+        appendFileSync(logPath, `${(started / 1000).toFixed(3)} ${method} ${size} ${blockedMs.toFixed(1)}\n`)
       }
       return result
     }
