@@ -39,16 +39,9 @@ export function quarantineRow(rawText: string, errorCode: string, errors: FieldE
     source_ip: context.sourceIp,
     source_format: context.sourceFormat,
     // A field path can contain a key with a lone surrogate, and ClickHouse rejects a lone high surrogate in JSON input.
-    validation_errors: errors.map((error) => wellFormed(describeFieldError(error))),
+    validation_errors: errors.map((error) => describeFieldError(error).toWellFormed()),
     error_code: errorCode,
   }
-}
-
-const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g
-
-/** Replaces each lone UTF-16 surrogate with U+FFFD, as String.prototype.toWellFormed does. */
-function wellFormed(text: string): string {
-  return text.replace(LONE_SURROGATES, '\ufffd')
 }
 
 /**

@@ -206,8 +206,6 @@ const TEXT_COLUMNS: Array<[keyof EventRow, string]> = [
   ['raw', 'raw'],
 ]
 
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
-
 /**
  * Reports text that holds a lone UTF-16 surrogate (JSON allows `"\ud800"`).
  * UTF-8 cannot encode one, and ClickHouse refuses the row, so the event goes
@@ -218,7 +216,7 @@ function loneSurrogateErrors(row: EventRow): FieldError[] {
   const errors: FieldError[] = []
   for (const [column, field] of TEXT_COLUMNS) {
     const value = row[column]
-    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+    if (typeof value === 'string' && !value.isWellFormed()) {
       errors.push({ field, code: 'invalid_format', message: `${field} contains a lone UTF-16 surrogate, which UTF-8 cannot encode` })
     }
   }
