@@ -34,8 +34,9 @@ function readDigits(text: string, start: number, count: number): number {
  * Parses an RFC 3339 timestamp with an offset or `Z`; returns undefined when
  * it is not one. The accepted text is `YYYY-MM-DD`, then `T`, `t` or a
  * space, `hh:mm:ss`, an optional fraction of 1 to 9 digits, then `Z`, `z` or
- * `+hh:mm`/`-hh:mm`. It reads the characters by position instead of with a
- * regular expression, which cost about 0.8 µs an event in the validator.
+ * `+hh:mm`/`-hh:mm`. It reads the characters by position: 0.14 µs a
+ * timestamp against 1.0 µs with a regular expression
+ * (`node dist/bench/timestamp-parse.js`).
  */
 export function parseRfc3339(text: string): EpochMicros | undefined {
   const length = text.length
