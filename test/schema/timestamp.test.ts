@@ -8,6 +8,7 @@ import {
   parseRfc3339,
 } from '../../src/schema/timestamp.js'
 import { parseRfc3339WithRegex } from '../../bench/reference/rfc3339-regex.js'
+import { formatClickHouseMicrosWithDate } from '../../bench/reference/clickhouse-time-date.js'
 
 function clickHouseText(rfc3339: string): string | undefined {
   const micros = parseRfc3339(rfc3339)
@@ -175,6 +176,31 @@ describe('ClickHouse time text', () => {
       instants.push(Math.floor(ms) * 1000 + (seed % 1_000_000))
     }
     for (const micros of instants) assert.equal(formatClickHouseMicros(micros), reference(micros), String(micros))
+  })
+
+  test('formats the date across midnight', () => {
+    const midnight = Date.UTC(2026, 11, 5) * 1000
+    const cases: Array<[number, string]> = [
+      [midnight - 1, '2026-12-04 23:59:59.999999'],
+      [midnight, '2026-12-05 00:00:00.000000'],
+      [midnight - 1, '2026-12-04 23:59:59.999999'],
+      [midnight - 86_400_000_000, '2026-12-04 00:00:00.000000'],
+      [-1, '1969-12-31 23:59:59.999999'],
+      [0, '1970-01-01 00:00:00.000000'],
+    ]
+    for (const [micros, text] of cases) assert.equal(formatClickHouseMicros(micros), text, String(micros))
+  })
+
+  test('matches the Date-based formatter', () => {
+    const first = Date.parse('0001-01-01T00:00:00Z')
+    const last = Date.UTC(2255, 11, 31, 23, 59, 59, 999)
+    fc.assert(
+      fc.property(fc.integer({ min: first, max: last }), fc.integer({ min: 0, max: 999 }), (ms, extra) => {
+        const micros = ms * 1000 + extra
+        assert.equal(formatClickHouseMicros(micros), formatClickHouseMicrosWithDate(micros), String(micros))
+      }),
+      { numRuns: 20_000 },
+    )
   })
 
   test('formats RFC 3339 in UTC with six digits', () => {
