@@ -113,7 +113,7 @@ export const configSchema: Schema = {
       dedup_window_events: integer(500_000, 0, 20_000_000),
       dedup_window: duration('10m'),
       max_quarantine_raw: size('64KiB'),
-      prepare_workers: integer(1, 0, 64),
+      prepare_workers: integer(2, 0, 64),
     }),
     validation: section({
       max_event_age: duration('7d'),
