@@ -338,6 +338,15 @@ describe('EventValidator strict_mode', () => {
     )
   })
 
+  test('strict mode reports 200,000 unknown fields', () => {
+    // About 2 MB of JSON. Spreading that many errors into one call overflowed the call stack.
+    const extra: Event = {}
+    for (let index = 0; index < 200_000; index++) extra[`k${index}`] = 0
+    const errors = errorsOf(baseEvent(extra))
+    assert.equal(errors.length, 200_000)
+    assert.deepEqual(errors[199_999], { field: 'k199999', code: 'unknown_field', message: 'k199999 is not a known field' })
+  })
+
   test('lenient mode moves unknown fields into metadata', () => {
     const row = validRow(baseEvent({ hostname: 'gw', port: 22, nested: { a: [1] } }), lenient)
     assert.deepEqual(JSON.parse(row.metadata), { hostname: 'gw', port: 22, nested: { a: [1] } })
