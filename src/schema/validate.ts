@@ -252,7 +252,9 @@ function moveUnknownFields(
   for (const key of Object.keys(event)) {
     if (KNOWN_FIELDS.has(key)) continue
     merged = merged === undefined ? {} : merged === metadata ? { ...metadata } : merged
-    merged[key] = event[key]
+    // Not an assignment, because `merged['__proto__'] = value` sets the prototype,
+    // and the field would then be missing from the stored metadata.
+    Object.defineProperty(merged, key, { value: event[key], enumerable: true, writable: true, configurable: true })
   }
   return merged
 }

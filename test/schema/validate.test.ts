@@ -359,6 +359,15 @@ describe('EventValidator strict_mode', () => {
     assert.deepEqual(metadata, { pid: 7 }, 'the input metadata object is not changed')
   })
 
+  test('lenient mode moves a __proto__ field', () => {
+    // JSON.parse makes `__proto__` an own property, as a client sends it.
+    const event = JSON.parse('{"__proto__": {"role": "admin"}, "hostname": "gw"}') as Event
+    const row = validRow(baseEvent(event), lenient)
+    assert.equal(row.metadata, '{"__proto__":{"role":"admin"},"hostname":"gw"}')
+    const merged = validRow(baseEvent({ ...event, metadata: { pid: 7 } }), lenient)
+    assert.equal(merged.metadata, '{"pid":7,"__proto__":{"role":"admin"},"hostname":"gw"}')
+  })
+
   test('lenient mode keeps the other rules', () => {
     assertSingleError(baseEvent({ severity: 0, port: 22 }), 'severity', 'out_of_range', lenient)
     assertSingleError(baseEvent({ source: { product: 'p', region: 'eu' } }), 'source.region', 'unknown_field', lenient)
