@@ -87,18 +87,36 @@ function parseMetadata(value: unknown): Record<string, unknown> {
   }
 }
 
+/**
+ * Returns the value of `key` in a JSON object, or undefined. Inherited names
+ * such as `constructor`, and arrays with their `length`, are not metadata keys.
+ */
+function ownValue(value: unknown, key: string): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key)) return undefined
+  return (value as Record<string, unknown>)[key]
+}
+
+/** Sets an own property, also for the key `__proto__`, where an assignment would set the prototype. */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
 function pickPaths(metadata: Record<string, unknown>, paths: string[][]): Record<string, unknown> {
   const picked: Record<string, unknown> = {}
   for (const path of paths) {
     let source: unknown = metadata
-    for (const key of path) source = typeof source === 'object' && source !== null ? (source as Record<string, unknown>)[key] : undefined
+    for (const key of path) source = ownValue(source, key)
     if (source === undefined) continue
     let target = picked
     for (const key of path.slice(0, -1)) {
-      const next = target[key]
-      target = typeof next === 'object' && next !== null ? (next as Record<string, unknown>) : (target[key] = {})
+      let next = ownValue(target, key)
+      if (typeof next !== 'object' || next === null) {
+        next = {}
+        setOwn(target, key, next)
+      }
+      target = next as Record<string, unknown>
     }
-    target[path[path.length - 1] as string] = source
+    setOwn(target, path[path.length - 1] as string, source)
   }
   return picked
 }
