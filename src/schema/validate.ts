@@ -26,7 +26,15 @@ export const VALIDATION_CODES = {
   timestamp_too_old: 'the timestamp is older than validation.max_event_age',
   timestamp_in_future: 'the timestamp is later than validation.max_future allows',
   too_deep: 'the value is nested too deeply to store',
+  too_many_errors: 'the event has more than 100 problems, and those past the first 100 are not listed',
 } as const
+
+/**
+ * Most problems listed for one event. Each listed problem goes into the
+ * response and the quarantine row. Unlisted, a 9 MB body of 1000 events
+ * with 1000 unknown fields each made a 90 MB response and a 2 GB peak RSS.
+ */
+export const MAX_LISTED_ERRORS = 100
 
 export type ValidationCode = keyof typeof VALIDATION_CODES
 
@@ -129,7 +137,7 @@ export class EventValidator {
     if (typeof event.timestamp === 'string') {
       timestamp = this.#checkTimestamp(event.timestamp, input.receivedAt, errors)
     }
-    if (errors.length > 0 || timestamp === undefined) return { ok: false, errors }
+    if (errors.length > 0 || timestamp === undefined) return { ok: false, errors: capErrors(errors) }
     const row = this.#toRow(event, timestamp, input)
     if (row === undefined) {
       return { ok: false, errors: [{ field: 'metadata', code: 'too_deep', message: `metadata is nested more than ${MAX_NESTING_DEPTH} levels deep` }] }
@@ -196,6 +204,15 @@ export class EventValidator {
       metadata: metadataText,
     }
   }
+}
+
+/** Keeps the first MAX_LISTED_ERRORS problems and counts the rest in one more entry. */
+function capErrors(errors: FieldError[]): FieldError[] {
+  if (errors.length <= MAX_LISTED_ERRORS) return errors
+  const omitted = errors.length - MAX_LISTED_ERRORS
+  const listed = errors.slice(0, MAX_LISTED_ERRORS)
+  listed.push({ field: '(event)', code: 'too_many_errors', message: `${omitted} more problems of this event are not listed` })
+  return listed
 }
 
 /** Free-text columns and the input field each comes from. */

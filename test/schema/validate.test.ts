@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import type { ValidationConfig } from '../../src/config/types.js'
 import type { EventRow, FieldError } from '../../src/schema/event.js'
 import { parseRfc3339 } from '../../src/schema/timestamp.js'
-import { DEFAULT_SEVERITY, EventValidator, VALIDATION_CODES, type ValidationResult } from '../../src/schema/validate.js'
+import { DEFAULT_SEVERITY, EventValidator, MAX_LISTED_ERRORS, VALIDATION_CODES, type ValidationResult } from '../../src/schema/validate.js'
 
 const DAY_MS = 86_400_000
 const CONFIG: ValidationConfig = { max_event_age: 7 * DAY_MS, max_future: 5 * 60_000, strict_mode: true }
@@ -338,13 +338,23 @@ describe('EventValidator strict_mode', () => {
     )
   })
 
-  test('strict mode reports 200,000 unknown fields', () => {
-    // About 2 MB of JSON. Spreading that many errors into one call overflowed the call stack.
+  test('strict mode lists 100 of 200,000 unknown fields', () => {
+    // About 2 MB of JSON. Spreading that many errors into one call overflowed the call stack,
+    // and every error listed made the response and the quarantine row grow with them.
     const extra: Event = {}
     for (let index = 0; index < 200_000; index++) extra[`k${index}`] = 0
     const errors = errorsOf(baseEvent(extra))
-    assert.equal(errors.length, 200_000)
-    assert.deepEqual(errors[199_999], { field: 'k199999', code: 'unknown_field', message: 'k199999 is not a known field' })
+    assert.equal(errors.length, MAX_LISTED_ERRORS + 1)
+    assert.deepEqual(errors[MAX_LISTED_ERRORS - 1], { field: 'k99', code: 'unknown_field', message: 'k99 is not a known field' })
+    assert.deepEqual(errors[MAX_LISTED_ERRORS], { field: '(event)', code: 'too_many_errors', message: '199900 more problems of this event are not listed' })
+  })
+
+  test('strict mode lists 100 unknown fields in full', () => {
+    const extra: Event = {}
+    for (let index = 0; index < MAX_LISTED_ERRORS; index++) extra[`k${index}`] = 0
+    const errors = errorsOf(baseEvent(extra))
+    assert.equal(errors.length, MAX_LISTED_ERRORS)
+    assert.ok(errors.every((error) => error.code === 'unknown_field'))
   })
 
   test('lenient mode moves unknown fields into metadata', () => {
