@@ -29,7 +29,7 @@ const candidates: Candidate[][] = bodies.map((body) => parseCandidates(bodyText(
 const prepared: PreparedEvent[][] = candidates.map((list) => prepareCandidates(list, validator, context))
 if (prepared.some((list) => list.some((event) => event.kind !== 'event'))) throw new Error('a generated event did not validate')
 
-/** CPU µs an event of `ROUNDS` calls of `step`, each on the next body. */
+/** Returns the CPU µs an event that `ROUNDS` calls of `step` take, each call on the next body. */
 function microsPerEvent(step: (index: number) => void): number {
   const started = process.cpuUsage()
   for (let round = 0; round < ROUNDS; round++) step(round % BODIES)
@@ -37,6 +37,7 @@ function microsPerEvent(step: (index: number) => void): number {
   return (used.user + used.system) / (ROUNDS * EVENTS)
 }
 
+/** Returns the same figure for a step that returns a promise, awaited before the next call. */
 async function microsPerEventAsync(step: (index: number) => Promise<void>): Promise<number> {
   const started = process.cpuUsage()
   for (let round = 0; round < ROUNDS; round++) await step(round % BODIES)

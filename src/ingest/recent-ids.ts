@@ -11,6 +11,10 @@
  * more, and because every entry lived long enough to
  * reach the old generation and then died, V8 kept growing its heap under a
  * steady load (the soak in BENCHMARKS.md).
+ *
+ * NOTE: the window is in memory only. After a restart or a crash it starts
+ * empty, so a re-send of a request whose answer the crash cut off is stored
+ * a second time.
  */
 export class RecentIds {
   readonly #capacity: number
