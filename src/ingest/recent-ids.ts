@@ -13,8 +13,8 @@
  * steady load (the soak in BENCHMARKS.md).
  *
  * NOTE: the window is in memory only. After a restart or a crash it starts
- * empty, so a re-send of a request whose answer the crash cut off is stored
- * a second time.
+ * empty, so a re-send of a request whose response the crash cut off is
+ * stored a second time.
  */
 export class RecentIds {
   readonly #capacity: number

@@ -1,4 +1,5 @@
 import { SiemError } from '../errors.js'
+import { setOwnProperty } from '../schema/own-property.js'
 import { formatRfc3339Micros, parseClickHouseTime } from '../schema/timestamp.js'
 import { FIELDS, METADATA_PREFIX, resolveField } from './fields.js'
 
@@ -96,11 +97,6 @@ function ownValue(value: unknown, key: string): unknown {
   return (value as Record<string, unknown>)[key]
 }
 
-/** Sets an own property, also for the key `__proto__`, where an assignment would set the prototype. */
-function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
-}
-
 function pickPaths(metadata: Record<string, unknown>, paths: string[][]): Record<string, unknown> {
   const picked: Record<string, unknown> = {}
   for (const path of paths) {
@@ -112,11 +108,11 @@ function pickPaths(metadata: Record<string, unknown>, paths: string[][]): Record
       let next = ownValue(target, key)
       if (typeof next !== 'object' || next === null) {
         next = {}
-        setOwn(target, key, next)
+        setOwnProperty(target, key, next)
       }
       target = next as Record<string, unknown>
     }
-    setOwn(target, path[path.length - 1] as string, source)
+    setOwnProperty(target, path[path.length - 1] as string, source)
   }
   return picked
 }

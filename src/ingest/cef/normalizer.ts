@@ -3,6 +3,7 @@ import { truncateText } from '../../schema/truncate.js'
 import type { CefConfig } from '../../config/types.js'
 import type { ActorType, Outcome } from '../../schema/event.js'
 import type { Candidate } from '../types.js'
+import { setOwnProperty } from '../../schema/own-property.js'
 import { resolveAction } from './action.js'
 import { CUSTOM_FIELDS, labelKeyOf, labelledKey, type CustomFieldKind } from './custom-fields.js'
 import type { CefExtension } from './extension.js'
@@ -240,7 +241,7 @@ function copyExtension(
     }
     const base = labelledKey(key)
     if (base !== undefined && extension[base] !== undefined) continue
-    setEntry(metadata, key, value)
+    setOwnProperty(metadata, key, value)
   }
   if (custom === undefined) return
   for (const key of custom) {
@@ -248,7 +249,7 @@ function copyExtension(
     let name = label ?? key
     if (Object.hasOwn(metadata, name)) name = `${name} (${key})`
     const kind = CUSTOM_FIELDS.get(key) as CustomFieldKind
-    setEntry(metadata, name, typedValue(extension[key] as string, kind, receivedAt))
+    setOwnProperty(metadata, name, typedValue(extension[key] as string, kind, receivedAt))
   }
 }
 
@@ -262,15 +263,6 @@ function typedValue(value: string, kind: CustomFieldKind, receivedAt: number): u
     return instant === null ? value : formatInstant(instant)
   }
   return value
-}
-
-/** Sets an own property even for the key `__proto__`, which plain assignment would swallow. */
-function setEntry(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') {
-    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true })
-  } else {
-    target[key] = value
-  }
 }
 
 function firstPresent(extension: CefExtension, keys: readonly string[]): string | undefined {
