@@ -16,5 +16,6 @@ export function createQueue(config: Config, logger: Logger, registry: Registry):
   const queueLogger = logger.child({ component: 'queue', queue: config.queue.type })
   if (config.queue.type === 'memory') return new MemoryQueue({ config: config.queue, logger: queueLogger })
   const queueConfig = { ...config.queue, spool: { ...config.queue.spool, dir: spoolDirOf(config) } }
-  return new SpoolQueue({ config: queueConfig, logger: queueLogger, registry })
+  const { dedup_window: windowMs, dedup_window_events: limit } = config.ingest
+  return new SpoolQueue({ config: queueConfig, logger: queueLogger, registry, resendWindow: limit > 0 ? { windowMs, limit } : undefined })
 }

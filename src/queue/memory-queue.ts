@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { QueueConfig } from '../config/types.js'
 import { SiemError } from '../errors.js'
-import type { QueueItem } from '../schema/event.js'
+import type { AcceptedEventId, QueueItem } from '../schema/event.js'
 import type { Logger } from '../logger.js'
 import { estimateItemBytes, partialBatchDueAt, type Batch, type EnqueueOptions, type EventQueue, type QueueStats, type TakeOptions } from './types.js'
 
@@ -144,6 +144,11 @@ export class MemoryQueue implements EventQueue {
       capacityBytes: this.#config.max_bytes,
       dropped: this.#dropped,
     }
+  }
+
+  /** Returns no ids, because a memory queue starts empty. */
+  takeReplayedIds(): AcceptedEventId[] {
+    return []
   }
 
   async close(): Promise<void> {

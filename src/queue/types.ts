@@ -1,4 +1,4 @@
-import type { QueueItem } from '../schema/event.js'
+import type { AcceptedEventId, QueueItem } from '../schema/event.js'
 import { SerializedEventRow } from '../schema/serialized-row.js'
 
 /**
@@ -94,6 +94,13 @@ export interface EventQueue {
   /** Starts draining: from now on `take` returns what waits without delay. */
   drain(): void
   stats(): QueueStats
+  /**
+   * Returns the ids of the `events` rows that `start` found waiting (a disk
+   * spool's replay) and that were enqueued within the re-send window given
+   * to the queue, oldest first, so that the window can be rebuilt. Only the
+   * first call after `start` returns them.
+   */
+  takeReplayedIds(): AcceptedEventId[]
   /** Stops accepting; items not committed stay where a restart finds them (disk spool) or are lost (memory). */
   close(): Promise<void>
 }

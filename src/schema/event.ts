@@ -65,3 +65,14 @@ export interface FieldError {
   code: string
   message: string
 }
+
+/**
+ * An event id with its tenant and the time the server accepted it, in ms
+ * since the epoch: what the re-send window needs of an event stored or
+ * queued before a restart.
+ */
+export interface AcceptedEventId {
+  tenantId: string
+  eventId: string
+  acceptedAt: number
+}

@@ -6,6 +6,7 @@ import { SEGMENT_HEADER, nodeSpoolFileSystem, type SpoolFileSystem } from '../..
 import { parseRecords, type ParsedRecord } from '../../src/queue/spool/record-parser.js'
 import type { SpoolQueue } from '../../src/queue/spool/spool-queue.js'
 import type { Batch } from '../../src/queue/types.js'
+import type { QuarantineRow } from '../../src/schema/event.js'
 import {
   eventIds,
   makeItems,
@@ -37,6 +38,19 @@ async function drainAll(queue: SpoolQueue, maxItems = 1000): Promise<string[]> {
     await queue.commit(batch.id)
   }
   return ids
+}
+
+function quarantineRow(): QuarantineRow {
+  return {
+    quarantine_id: '00000000-0000-4000-8000-000000000001',
+    quarantined_at: '2026-04-15 10:00:00.000000',
+    tenant_id: 'acme',
+    raw_event: '{"broken":',
+    source_ip: '127.0.0.1',
+    source_format: 'json',
+    validation_errors: ['<root>: not JSON (malformed_json)'],
+    error_code: 'malformed_json',
+  }
 }
 
 function range(prefix: string, count: number, start = 0): string[] {
@@ -284,6 +298,73 @@ describe('SpoolQueue replay', () => {
         await second.queue.commit(replayed!.id)
       }
       assert.deepEqual(await drainAll(second.queue, 7), range('a', 44, 6))
+    } finally {
+      await second.queue.close()
+      await temp.remove()
+    }
+  })
+
+  test('replay lists recent uncommitted ids', async () => {
+    const temp = await makeTempDir()
+    // Ten events fit in memory, so the later records stay in the backlog on disk.
+    const config = spoolConfig(temp.dir, { max_events: 10, spool: { segment_size: '8KiB' } })
+    const first = await openSpool(config)
+    const realNow = Date.now
+    try {
+      // Enqueue times come from Date.now: the first record is older than the window.
+      Date.now = () => realNow() - 120_000
+      await first.queue.enqueue(makeItems('old', 5), { ack: 'durable' })
+      Date.now = realNow
+      for (let i = 0; i < 6; i++) await first.queue.enqueue(makeItems('new', 5, i * 5), { ack: 'durable' })
+      await first.queue.enqueue([{ table: 'quarantine', row: quarantineRow() }], { ack: 'durable' })
+      const committed = await first.queue.take(5, 3_600_000)
+      assert.deepEqual(eventIds(committed!.items), range('old', 5))
+      await first.queue.commit(committed!.id)
+      const sealed = await first.queue.take(5, 3_600_000)
+      assert.deepEqual(eventIds(sealed!.items), range('new', 5))
+    } finally {
+      Date.now = realNow
+      await first.queue.close()
+    }
+
+    const windowMs = 60_000
+    const second = await openSpool(config, { resendWindow: { windowMs, limit: 1000 } })
+    try {
+      const ids = second.queue.takeReplayedIds()
+      // The sealed batch is uncommitted, so its ids count too. The committed one is in ClickHouse.
+      assert.deepEqual(
+        ids.map((id) => id.eventId),
+        range('new', 30),
+      )
+      assert.ok(ids.every((id) => id.tenantId === 'acme' && Math.abs(id.acceptedAt - Date.now()) < windowMs))
+      assert.ok((await metricValue(second.registry, 'siem_spool_backlog_events')) > 0, 'part of the events stayed in the backlog')
+      assert.deepEqual(second.queue.takeReplayedIds(), [], 'a second call returns none')
+      assert.equal((await drainAll(second.queue)).length, 31)
+    } finally {
+      await second.queue.close()
+    }
+
+    const third = await openSpool(config, { resendWindow: { windowMs, limit: 7 } })
+    try {
+      assert.deepEqual(third.queue.takeReplayedIds(), [], 'every event was committed')
+    } finally {
+      await third.queue.close()
+      await temp.remove()
+    }
+  })
+
+  test('replay keeps newest ids over limit', async () => {
+    const temp = await makeTempDir()
+    const config = spoolConfig(temp.dir)
+    const first = await openSpool(config)
+    for (let i = 0; i < 8; i++) await first.queue.enqueue(makeItems('e', 5, i * 5), { ack: 'durable' })
+    await first.queue.close()
+    const second = await openSpool(config, { resendWindow: { windowMs: 60_000, limit: 7 } })
+    try {
+      assert.deepEqual(
+        second.queue.takeReplayedIds().map((id) => id.eventId),
+        range('e', 7, 33),
+      )
     } finally {
       await second.queue.close()
       await temp.remove()

@@ -1,4 +1,5 @@
 import type { Logger } from '../../logger.js'
+import type { AcceptedEventId, QueueItem } from '../../schema/event.js'
 import { estimateItemBytes } from '../types.js'
 import { reportDamage } from './damage.js'
 import { SEGMENT_HEADER, parseSegmentFileName, segmentPath, type SpoolFile, type SpoolFileSystem } from './files.js'
@@ -14,6 +15,11 @@ export interface ReplayOptions {
   logger: Logger
   maxEvents: number
   maxBytes: number
+  /**
+   * Collect the ids of `events` rows enqueued at or after `since` (ms since
+   * the epoch), at most the `limit` newest. Off when undefined.
+   */
+  recent?: { since: number; limit: number } | undefined
   countDamaged(): void
 }
 
@@ -28,6 +34,8 @@ export interface ReplayResult {
   /** Events in no batch, in sequence order, loaded up to the in-memory bound. */
   ready: ResidentItem[]
   backlog: Backlog | null
+  /** Ids of `events` rows in records not wholly committed and enqueued within `recent`, oldest first. */
+  recentIds: AcceptedEventId[]
 }
 
 interface ScanResult {
@@ -133,6 +141,7 @@ function containing(ranges: Range[], seq: number): Range | undefined {
 class ReplayCollector {
   readonly ready: ResidentItem[] = []
   backlog: Backlog | null = null
+  readonly recent: RecentIdCollector | undefined
   private residentEvents = 0
   private residentBytes = 0
   private readonly batches: Map<string, OpenBatch>
@@ -156,6 +165,7 @@ class ReplayCollector {
     let maxRangeSeq = -1
     for (const seal of scan.seals.values()) maxRangeSeq = Math.max(maxRangeSeq, seal.lastSeq)
     this.maxRangeSeq = maxRangeSeq
+    this.recent = options.recent === undefined ? undefined : new RecentIdCollector(options.recent.since, options.recent.limit)
   }
 
   sealedBatches(): OpenBatch[] {
@@ -168,6 +178,9 @@ class ReplayCollector {
     const lastSeq = header.firstSeq + header.count - 1
     const committed = containing(this.committedRanges, header.firstSeq)
     if (committed !== undefined && committed.lastSeq >= lastSeq) return
+    // The items are parsed only when memory takes them or the re-send window needs their ids.
+    let items = this.recent?.wants(header.enqueuedAt) === true ? decodeDataItems(record.payload) : undefined
+    if (items !== undefined) this.recent?.add(items, header.enqueuedAt)
     if (this.backlog !== null) {
       this.extendBacklog(header.count, record, segment)
       return
@@ -183,7 +196,8 @@ class ReplayCollector {
       }
       return
     }
-    this.load(record, header.firstSeq, header.enqueuedAt)
+    items ??= decodeDataItems(record.payload)
+    this.load(items, header.firstSeq, header.enqueuedAt)
   }
 
   private extendBacklog(count: number, record: ParsedRecord, segment: Segment): void {
@@ -192,8 +206,7 @@ class ReplayCollector {
     backlog.end = { segment, offset: record.offset + record.length }
   }
 
-  private load(record: ParsedRecord, firstSeq: number, enqueuedAt: number): void {
-    const items = decodeDataItems(record.payload)
+  private load(items: QueueItem[], firstSeq: number, enqueuedAt: number): void {
     for (const [index, item] of items.entries()) {
       const seq = firstSeq + index
       if (containing(this.committedRanges, seq) !== undefined) continue
@@ -209,6 +222,36 @@ class ReplayCollector {
         batch.bytes += resident.bytes
       }
     }
+  }
+}
+
+/**
+ * Ids of `events` rows enqueued at or after `since`, keeping the `limit`
+ * newest. Records arrive in the order they were written, which is the
+ * order of their enqueue times.
+ */
+class RecentIdCollector {
+  #ids: AcceptedEventId[] = []
+
+  constructor(
+    private readonly since: number,
+    private readonly limit: number,
+  ) {}
+
+  wants(enqueuedAt: number): boolean {
+    return this.limit > 0 && enqueuedAt >= this.since
+  }
+
+  add(items: readonly QueueItem[], enqueuedAt: number): void {
+    for (const item of items) {
+      if (item.table === 'events') this.#ids.push({ tenantId: item.row.tenant_id, eventId: item.row.event_id, acceptedAt: enqueuedAt })
+    }
+    // Dropping the oldest half at a time keeps the cost of the copy to about one move an id.
+    if (this.#ids.length >= 2 * this.limit) this.#ids = this.#ids.slice(this.#ids.length - this.limit)
+  }
+
+  ids(): AcceptedEventId[] {
+    return this.#ids.length > this.limit ? this.#ids.slice(this.#ids.length - this.limit) : this.#ids
   }
 }
 
@@ -261,5 +304,6 @@ export async function replaySpool(options: ReplayOptions): Promise<ReplayResult>
     sealed: checkSealedBatches(collector.sealedBatches(), scan, options.logger),
     ready: collector.ready,
     backlog: collector.backlog,
+    recentIds: collector.recent?.ids() ?? [],
   }
 }

@@ -72,7 +72,7 @@ import type { Registry } from 'prom-client'
 import { SiemError } from '../../errors.js'
 import type { Logger } from '../../logger.js'
 import type { QueueConfig } from '../../config/types.js'
-import type { QueueItem } from '../../schema/event.js'
+import type { AcceptedEventId, QueueItem } from '../../schema/event.js'
 import { estimateItemBytes, partialBatchDueAt, type AckMode, type Batch, type EnqueueOptions, type EventQueue, type QueueStats, type TakeOptions } from '../types.js'
 import { readBacklog, type BacklogRead } from './backlog-reader.js'
 import { CommitWaiters } from './commit-waiters.js'
@@ -91,6 +91,12 @@ export interface SpoolQueueOptions {
   registry: Registry
   /** File operations; tests pass a wrapper to count fsyncs or inject write errors. */
   files?: SpoolFileSystem
+  /**
+   * The re-send window: replay collects the ids of at most `limit` events
+   * enqueued within the last `windowMs`, for `takeReplayedIds`. Off when
+   * undefined.
+   */
+  resendWindow?: { windowMs: number; limit: number } | undefined
 }
 
 /** Smallest segment size used, whatever the configuration sets. */
@@ -125,6 +131,9 @@ export class SpoolQueue implements EventQueue {
   private readonly metrics: SpoolMetrics
   private readonly log: SegmentLog
   private readonly retryAfterSeconds: number
+  private readonly resendWindow: { windowMs: number; limit: number } | undefined
+  /** Ids that replay collected for the re-send window, until `takeReplayedIds` hands them over. */
+  private replayedIds: AcceptedEventId[] = []
 
   private state: State = 'new'
   private starting: Promise<void> | null = null
@@ -156,6 +165,7 @@ export class SpoolQueue implements EventQueue {
     this.config = options.config
     this.logger = options.logger.child({ module: 'spool', dir: options.config.spool.dir })
     this.files = options.files ?? nodeSpoolFileSystem
+    this.resendWindow = options.resendWindow
     this.retryAfterSeconds = Math.max(1, Math.ceil(this.config.retry_after / 1000))
     this.metrics = createSpoolMetrics(options.registry, {
       bytes: () => this.log.bytes,
@@ -203,6 +213,7 @@ export class SpoolQueue implements EventQueue {
       logger: this.logger,
       maxEvents: this.config.max_events,
       maxBytes: this.config.max_bytes,
+      recent: this.resendWindow === undefined ? undefined : { since: Date.now() - this.resendWindow.windowMs, limit: this.resendWindow.limit },
       countDamaged: () => this.metrics.damagedRecords.inc(),
     }).catch((err: unknown) => {
       this.state = 'closed'
@@ -213,6 +224,7 @@ export class SpoolQueue implements EventQueue {
       })
     })
     this.restore(replay)
+    this.replayedIds = replay.recentIds
     const events = this.residentEvents + (this.backlog?.events ?? 0)
     this.metrics.replayedBatches.inc(replay.sealed.length)
     this.metrics.replayedEvents.inc(events)
@@ -629,6 +641,12 @@ export class SpoolQueue implements EventQueue {
   drain(): void {
     this.draining = true
     this.pump()
+  }
+
+  takeReplayedIds(): AcceptedEventId[] {
+    const ids = this.replayedIds
+    this.replayedIds = []
+    return ids
   }
 
   stats(): QueueStats {

@@ -147,7 +147,7 @@ export interface OpenSpool {
 
 export async function openSpool(
   config: QueueConfig,
-  options: { logger?: Logger; files?: SpoolFileSystem } = {},
+  options: { logger?: Logger; files?: SpoolFileSystem; resendWindow?: { windowMs: number; limit: number } } = {},
 ): Promise<OpenSpool> {
   const registry = new Registry()
   const queue = new SpoolQueue({
@@ -155,6 +155,7 @@ export async function openSpool(
     logger: options.logger ?? silentLogger(),
     registry,
     ...(options.files === undefined ? {} : { files: options.files }),
+    resendWindow: options.resendWindow,
   })
   await queue.start()
   return { queue, registry }
