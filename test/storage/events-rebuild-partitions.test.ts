@@ -45,7 +45,7 @@ test('rebuild copies 150 days of events', async () => {
   const [days] = await rows<{ n: string }>('SELECT uniqExact(toDate(timestamp)) AS n FROM events')
   assert.ok(Number(days?.n) > 100, `setup made ${days?.n} days`)
 
-  const report = await runMigrations(storage.client, logger)
+  const report = await runMigrations(storage.client, logger, loadMigrations().filter((m) => m.version <= 4))
   assert.deepEqual(report.applied, ['004_events_sort_by_time.sql'])
   // A merge before start-up applies the retention must not drop days that the 365-day TTL keeps.
   await storage.client.command({ query: 'OPTIMIZE TABLE events FINAL' })
