@@ -23,6 +23,7 @@ import { BatchWriter } from './storage/batch-writer.js'
 import { errorMessage, openStorage, type Storage } from './storage/client.js'
 import { runMigrations } from './storage/migrator.js'
 import { applyRetention } from './storage/retention.js'
+import { loadRecentEventIds } from './storage/recent-event-ids.js'
 import { ClickHouseRowSink } from './storage/row-sink.js'
 
 export interface AppOptions {
@@ -92,6 +93,7 @@ export class SiemApp {
       // A re-send waits for the request holding its ids no longer than an enqueue waits for room.
       resendWaitMs: this.config.queue.block_timeout,
     })
+    await this.#restoreResendWindow(storage, queue, pipeline)
     const preparer = await startBodyPreparer(this.config, validator, this.logger, this.registry)
     this.#preparer = preparer
     const http = await this.#startHttp(storage, queue, writer, auth, pipeline, preparer)
@@ -125,6 +127,25 @@ export class SiemApp {
     await queue.start()
     registerQueueGauges(this.registry, queue)
     return queue
+  }
+
+  /**
+   * Rebuilds the re-send window from the events stored within
+   * `ingest.dedup_window` and those the spool replayed, before any listener
+   * starts. A sender's retry of a request that a crash cut off is then
+   * skipped.
+   */
+  async #restoreResendWindow(storage: Storage, queue: EventQueue, pipeline: IngestPipeline): Promise<void> {
+    const { dedup_window: windowMs, dedup_window_events: limit } = this.config.ingest
+    const started = performance.now()
+    const replayed = queue.takeReplayedIds()
+    if (limit <= 0) return
+    const stored = await loadRecentEventIds(storage.client, Date.now() - windowMs, limit)
+    const ids = pipeline.restoreResendWindow([stored, replayed])
+    this.logger.info(
+      { stored_ids: stored.length, spooled_ids: replayed.length, ids, duration_ms: Math.round(performance.now() - started) },
+      're-send window restored',
+    )
   }
 
   #startWriter(storage: Storage, queue: EventQueue): BatchWriter {

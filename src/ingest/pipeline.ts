@@ -1,7 +1,7 @@
 import type { IngestConfig } from '../config/types.js'
 import type { IngestMetrics } from '../metrics/pipeline-metrics.js'
 import type { EventQueue } from '../queue/types.js'
-import type { FieldError, QueueItem } from '../schema/event.js'
+import type { AcceptedEventId, FieldError, QueueItem } from '../schema/event.js'
 import { compactLines } from '../schema/serialized-row.js'
 import type { EventValidator } from '../schema/validate.js'
 import { SiemError } from '../errors.js'
@@ -44,6 +44,36 @@ export class IngestPipeline implements Ingestor {
     this.#metrics = options.metrics
     this.#resendWaitMs = options.resendWaitMs ?? 5000
     this.#recent = new RecentIds(options.config.dedup_window_events, options.config.dedup_window)
+  }
+
+  /**
+   * Puts ids that were stored or queued before a restart back into the
+   * re-send window, so that a sender's retry of a request whose response a
+   * crash cut off is skipped and not stored twice. Each list must be sorted
+   * oldest first. The lists are merged by the time each id was accepted, so
+   * the window ages and evicts them as it would have without the restart.
+   * Returns the number of ids read.
+   */
+  restoreResendWindow(lists: ReadonlyArray<readonly AcceptedEventId[]>): number {
+    if (!this.#recent.enabled) return 0
+    const next = lists.map(() => 0)
+    let total = 0
+    for (;;) {
+      let pick = -1
+      let pickAt = Infinity
+      for (let list = 0; list < lists.length; list++) {
+        const entry = (lists[list] as readonly AcceptedEventId[])[next[list] as number]
+        if (entry !== undefined && (pick < 0 || entry.acceptedAt < pickAt)) {
+          pick = list
+          pickAt = entry.acceptedAt
+        }
+      }
+      if (pick < 0) return total
+      const entry = (lists[pick] as readonly AcceptedEventId[])[next[pick] as number] as AcceptedEventId
+      next[pick] = (next[pick] as number) + 1
+      this.#recent.add(entry.tenantId, entry.eventId, entry.acceptedAt)
+      total++
+    }
   }
 
   /** Returns the part of a context that `prepareCandidates` uses, with the quarantine text limit. */

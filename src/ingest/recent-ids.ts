@@ -12,9 +12,9 @@
  * reach the old generation and then died, V8 kept growing its heap under a
  * steady load (the soak in BENCHMARKS.md).
  *
- * NOTE: the window is in memory only. After a restart or a crash it starts
- * empty, so a re-send of a request whose response the crash cut off is
- * stored a second time.
+ * The window lives in memory. Start-up refills it with `add` from the
+ * events stored or spooled before the restart (IngestPipeline
+ * `restoreResendWindow`).
  */
 export class RecentIds {
   readonly #capacity: number

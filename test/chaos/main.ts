@@ -71,6 +71,7 @@ async function runKills(options: Options): Promise<void> {
     check('service killed with SIGKILL each round', result.serviceProblems.length === 0, result.serviceProblems.join('; ') || `${result.kills} kills, ${result.startupKills} during start-up`)
     check('spool batches replayed after the kills', result.replayedBatches > 0, `replayed_batches=${result.replayedBatches}`)
     checkDelivery(result.delivery, result.report)
+    check('requests cut off by a kill were sent again', result.resentEvents > 0, `resent=${result.resentEvents} skipped_as_kept=${result.resentDuplicates}`)
     check('GROUP BY event_id HAVING count() > 1 is empty', result.duplicateRows === 0, `rows=${result.duplicateRows}`)
     check('events_critical and events_hourly match events', result.derivedProblems.length === 0, result.derivedProblems.join('; ') || 'consistent')
     check('every response kept the API contract', result.anomalies.length === 0, result.anomalies.slice(0, 3).join('; ') || result.loadSummary)

@@ -21,6 +21,12 @@ export interface KillScenarioOptions {
   concurrency?: number
   /** @default 25 */
   eventsPerRequest?: number
+  /**
+   * Send each request that a kill cut off again after the restart, as a
+   * retrying sender does. The server must skip what it kept the first time.
+   * @default true
+   */
+  resendFailed?: boolean
   /** Directory for the data, config and log; a fresh temp directory when absent. */
   workDir?: string
   /** Receives one line per step, for the chaos run's output. */
@@ -46,6 +52,9 @@ export interface KillScenarioResult {
   /** Load generator responses that broke the API contract. */
   anomalies: string[]
   loadSummary: string
+  /** Events sent again after their request failed in transit, and how many of them the server skipped as already kept. */
+  resentEvents: number
+  resentDuplicates: number
 }
 
 const PRODUCT = 'kill_restart'
@@ -72,6 +81,7 @@ export async function runKillScenario(options: KillScenarioOptions): Promise<Kil
     concurrency: options.concurrency ?? 4,
     eventsPerRequest: options.eventsPerRequest ?? 25,
     product: PRODUCT,
+    resendFailed: options.resendFailed ?? true,
   })
   const serviceProblems: string[] = []
   let startupKills = 0
@@ -122,7 +132,7 @@ export async function runKillScenario(options: KillScenarioOptions): Promise<Kil
   const state = await readStoredState(cliReader({ dataDir, configFile }), PRODUCT)
   const delivery: DeliveryInput = { sent: load.sent, acknowledged: load.acknowledged, rejected: load.rejected, stored: state.events }
   const report = compareDelivery(delivery)
-  progress(`stored state: ${describeDelivery(delivery, report)}`)
+  progress(`stored state: ${describeDelivery(delivery, report)}; re-sent ${load.resentEvents} events, ${load.resentDuplicates} skipped as kept`)
   return {
     workDir,
     dataDir,
@@ -136,6 +146,8 @@ export async function runKillScenario(options: KillScenarioOptions): Promise<Kil
     serviceProblems,
     anomalies: load.anomalies,
     loadSummary: load.summary(),
+    resentEvents: load.resentEvents,
+    resentDuplicates: load.resentDuplicates,
   }
 }
 

@@ -1,5 +1,5 @@
 import type { AckMode } from '../../../src/queue/types.js'
-import { makeEvents } from './events.js'
+import { makeEvents, type InputEvent } from './events.js'
 
 export interface LoadGeneratorOptions {
   /** Requests in flight at once. */
@@ -15,6 +15,12 @@ export interface LoadGeneratorOptions {
   requestTimeoutMs?: number
   /** `source.product` of the generated events. @default 'resilience' */
   product?: string
+  /**
+   * Sends a request that failed in transit again, with the same events, as
+   * a sender that retries does. Off by default, so that an id stored twice
+   * is the server's doing. @default false
+   */
+  resendFailed?: boolean
 }
 
 /** Count of one kind of response, and when first and last (ms since epoch). */
@@ -50,8 +56,10 @@ interface EventsResponseBody {
  *
  * A request that failed in transit (connection refused or reset, time-out)
  * leaves its ids only in `sent`: the server may or may not have kept them.
- * Failed requests are never sent again, so an id stored twice is the
- * server's doing. The target can change (after a restart) or be unset
+ * Unless `resendFailed` is set, failed requests are never sent again, so an
+ * id stored twice is the server's doing. With it, the loop sends the same
+ * events again until a response comes, and the server must skip those it
+ * kept the first time. The target can change (after a restart) or be unset
  * (while the server is down), in which case the loops wait.
  */
 export class LoadGenerator {
@@ -63,6 +71,9 @@ export class LoadGenerator {
   readonly outcomes = new Map<string, OutcomeCount>()
   /** Responses that broke the API contract, such as a 200 without every id; each is a test failure. */
   readonly anomalies: string[] = []
+  /** Events of requests sent again after failing in transit, and how many of them the server skipped as re-sent. */
+  resentEvents = 0
+  resentDuplicates = 0
 
   readonly #options: Required<LoadGeneratorOptions>
   #target: string | undefined
@@ -78,6 +89,7 @@ export class LoadGenerator {
       errorPauseMs: 25,
       requestTimeoutMs: 15_000,
       product: 'resilience',
+      resendFailed: false,
       ...options,
     }
   }
@@ -125,10 +137,14 @@ export class LoadGenerator {
   }
 
   async #run(): Promise<void> {
+    let unanswered: InputEvent[] | undefined
     while (!this.#stopping) {
       const target = await this.#awaitTarget()
       if (this.#stopping) return
-      const ok = await this.#postOnce(target)
+      const events = unanswered ?? makeEvents(this.#options.eventsPerRequest, this.#options.product)
+      const resend = unanswered !== undefined
+      const { ok, answered } = await this.#postOnce(target, events, resend)
+      unanswered = !answered && this.#options.resendFailed ? events : undefined
       const wait = ok ? this.#options.pauseMs : this.#options.errorPauseMs
       if (wait > 0) await pause(wait)
     }
@@ -141,9 +157,8 @@ export class LoadGenerator {
     return this.#target
   }
 
-  /** Sends one request; returns true on a 200 response. */
-  async #postOnce(target: string): Promise<boolean> {
-    const events = makeEvents(this.#options.eventsPerRequest, this.#options.product)
+  /** Sends one request; `ok` is a 200 response, and `answered` any response. */
+  async #postOnce(target: string, events: InputEvent[], resend: boolean): Promise<{ ok: boolean; answered: boolean }> {
     const ids = events.map((event) => event.event_id)
     for (const id of ids) this.sent.add(id)
     let response: Response
@@ -158,15 +173,15 @@ export class LoadGenerator {
       body = (await response.json()) as EventsResponseBody
     } catch (err) {
       this.#count(networkErrorCode(err))
-      return false
+      return { ok: false, answered: false }
     } finally {
       this.#requests++
     }
     if (response.status === 200) {
       this.#count('200')
-      this.#checkAccepted(body, ids)
+      this.#checkAccepted(body, ids, resend)
       for (const id of ids) this.acknowledged.add(id)
-      return true
+      return { ok: true, answered: true }
     }
     const code = body.error?.code ?? 'no_error_code'
     this.#count(`${response.status} ${code}`)
@@ -176,13 +191,20 @@ export class LoadGenerator {
     } else {
       this.anomalies.push(`unexpected response ${response.status} ${JSON.stringify(body).slice(0, 300)}`)
     }
-    return false
+    return { ok: false, answered: true }
   }
 
-  #checkAccepted(body: EventsResponseBody, ids: string[]): void {
+  /** Checks that a 200 took every event: all accepted, or for a re-send, each either accepted or skipped. */
+  #checkAccepted(body: EventsResponseBody, ids: string[], resend: boolean): void {
     const returned = Array.isArray(body.event_ids) ? body.event_ids : []
     const same = returned.length === ids.length && returned.every((id, index) => id === ids[index])
-    if (body.accepted !== ids.length || body.duplicates !== 0 || !same) {
+    const duplicates = body.duplicates ?? 0
+    if (resend) {
+      this.resentEvents += ids.length
+      this.resentDuplicates += duplicates
+    }
+    const tookEvery = resend ? (body.accepted ?? 0) + duplicates === ids.length : body.accepted === ids.length && duplicates === 0
+    if (!tookEvery || !same) {
       this.anomalies.push(`200 response does not accept every event: ${JSON.stringify(body).slice(0, 300)}`)
     }
   }
