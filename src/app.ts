@@ -141,9 +141,9 @@ export class SiemApp {
     const replayed = queue.takeReplayedIds()
     if (limit <= 0) return
     const stored = await loadRecentEventIds(storage.client, Date.now() - windowMs, limit)
-    const ids = pipeline.restoreResendWindow([stored, replayed])
+    const windowIds = pipeline.restoreResendWindow([stored, replayed])
     this.logger.info(
-      { stored_ids: stored.length, spooled_ids: replayed.length, ids, duration_ms: Math.round(performance.now() - started) },
+      { stored_ids: stored.length, spooled_ids: replayed.length, window_ids: windowIds, duration_ms: Math.round(performance.now() - started) },
       're-send window restored',
     )
   }

@@ -52,12 +52,11 @@ export class IngestPipeline implements Ingestor {
    * crash cut off is skipped and not stored twice. Each list must be sorted
    * oldest first. The lists are merged by the time each id was accepted, so
    * the window ages and evicts them as it would have without the restart.
-   * Returns the number of ids read.
+   * Returns the number of ids the window then holds.
    */
   restoreResendWindow(lists: ReadonlyArray<readonly AcceptedEventId[]>): number {
     if (!this.#recent.enabled) return 0
     const next = lists.map(() => 0)
-    let total = 0
     for (;;) {
       let pick = -1
       let pickAt = Infinity
@@ -68,11 +67,12 @@ export class IngestPipeline implements Ingestor {
           pickAt = entry.acceptedAt
         }
       }
-      if (pick < 0) return total
+      if (pick < 0) return this.#recent.size
       const entry = (lists[pick] as readonly AcceptedEventId[])[next[pick] as number] as AcceptedEventId
       next[pick] = (next[pick] as number) + 1
-      this.#recent.add(entry.tenantId, entry.eventId, entry.acceptedAt)
-      total++
+      // claim, not add: an id in both lists (a batch stored and not yet committed in the spool) is kept once.
+      // Adding it again would leave its first ring entry behind, taking room until eviction reaches it.
+      this.#recent.claim(entry.tenantId, entry.eventId, entry.acceptedAt)
     }
   }
 

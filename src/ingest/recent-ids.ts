@@ -12,7 +12,7 @@
  * reach the old generation and then died, V8 kept growing its heap under a
  * steady load (the soak in BENCHMARKS.md).
  *
- * The window lives in memory. Start-up refills it with `add` from the
+ * The window lives in memory. Start-up refills it with `claim` from the
  * events stored or spooled before the restart (IngestPipeline
  * `restoreResendWindow`).
  */

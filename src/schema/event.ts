@@ -18,6 +18,12 @@ export type SourceFormat = 'json' | 'cef'
 
 export interface EventRow {
   event_id: string
+  /**
+   * True when the sender chose `event_id`, false when the server generated
+   * it. Only a sender's id can come back in a re-send, so a restart rebuilds
+   * the re-send window from these ids alone.
+   */
+  id_from_sender: boolean
   tenant_id: string
   timestamp: string
   received_at: string

@@ -2,6 +2,7 @@ import type { EventRow, QueueItem } from './event.js'
 
 /** Every column of an `events` row but `event_id`, which a serialized row keeps apart. */
 const PARSED_COLUMNS = [
+  'id_from_sender',
   'tenant_id',
   'timestamp',
   'received_at',

@@ -185,6 +185,7 @@ export class EventValidator {
     const raw = event.raw ?? truncateText(typeof input.rawText === 'string' ? input.rawText : input.rawText(), MAX_RAW_LENGTH)
     return {
       event_id: event.event_id === undefined ? uuidv7() : event.event_id.toLowerCase(),
+      id_from_sender: event.event_id !== undefined,
       tenant_id: input.tenantId,
       timestamp: formatClickHouseMicros(timestamp),
       received_at: this.#formatReceivedAt(input.receivedAt),

@@ -2,11 +2,11 @@ import type { ClickHouseClient } from '@clickhouse/client'
 import type { AcceptedEventId } from '../schema/event.js'
 
 /**
- * Reads the ids of the newest `limit` events received at or after `since`
- * (ms since the epoch) from `events`, oldest first, so that a restarted
- * server can rebuild its re-send window. `received_at` is the time the
- * server accepted the event, by the server's clock, so `since` comes from
- * the same clock and not from ClickHouse's `now()`.
+ * Reads the ids that senders chose of the newest `limit` events received
+ * at or after `since` (ms since the epoch) from `events`, oldest first, so
+ * that a restarted server can rebuild its re-send window. `received_at` is
+ * the time the server accepted the event, by the server's clock, so `since`
+ * comes from the same clock and not from ClickHouse's `now()`.
  *
  * The skip index on `received_at` (migration 005) lets ClickHouse read
  * only the parts inserted recently instead of the whole column.
@@ -16,7 +16,7 @@ export async function loadRecentEventIds(client: ClickHouseClient, since: number
   const result = await client.query({
     query: `SELECT tenant_id, toString(event_id), toUnixTimestamp64Milli(received_at)
       FROM events
-      WHERE received_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
+      WHERE received_at >= fromUnixTimestamp64Milli({since:Int64}, 'UTC') AND id_from_sender
       ORDER BY received_at DESC
       LIMIT {limit:UInt64}`,
     query_params: { since: Math.floor(since), limit: Math.floor(limit) },

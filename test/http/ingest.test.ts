@@ -116,6 +116,7 @@ function generateEvent(index: number, baseMicros: number, runId: string): Genera
     schema_version: '1.0.0',
     raw: raw ?? JSON.stringify(input),
     metadata: metadata === undefined ? '{}' : JSON.stringify(metadata),
+    id_from_sender: hasId,
     ...(eventId === undefined ? {} : { event_id: eventId }),
   }
   return { input, expected }

@@ -36,7 +36,7 @@ interface Reply {
   duplicates: number
 }
 
-async function post(events: InputEvent[], ack: 'durable' | 'committed'): Promise<Reply> {
+async function post(events: ReadonlyArray<Partial<InputEvent>>, ack: 'durable' | 'committed'): Promise<Reply> {
   assert.ok(service !== undefined)
   const response = await fetch(`${service.url}/v1/events?ack=${ack}`, {
     method: 'POST',
@@ -47,8 +47,8 @@ async function post(events: InputEvent[], ack: 'durable' | 'committed'): Promise
   return { status: response.status, accepted: body.accepted, duplicates: body.duplicates }
 }
 
-async function restart(file: string): Promise<void> {
-  service = await startService({ dataDir, configFile: file })
+async function restart(file: string, directory = dataDir): Promise<void> {
+  service = await startService({ dataDir: directory, configFile: file })
 }
 
 test('re-send after kill -9 is skipped', async () => {
@@ -73,5 +73,29 @@ test('re-send after kill -9 is skipped', async () => {
 
   const state = await readStoredState(cliReader({ dataDir, configFile }), PRODUCT)
   assert.deepEqual([...state.events.keys()].sort(), [...stored, ...spooled].map((event) => event.event_id).sort())
+  assert.deepEqual(state.duplicateRows, [])
+})
+
+test('generated ids leave sender ids in the window', async () => {
+  // A window of 100 ids, and then 200 events whose ids the server generates: were those
+  // rebuilt into the window, they would push out every sender id before them.
+  const smallDir = join(workDir, 'small')
+  const smallConfig = writeConfigFile(join(workDir, 'small.yaml'), { writer: { flush_interval: '50ms' }, ingest: { dedup_window_events: 100 } })
+  const product = `${PRODUCT}_generated`
+  const sent = makeEvents(50, product)
+  const unnamed = makeEvents(200, product).map(({ event_id: _generated, ...rest }) => rest)
+
+  await restart(smallConfig, smallDir)
+  assert.deepEqual(await post(sent, 'durable'), { status: 200, accepted: 50, duplicates: 0 })
+  assert.deepEqual(await post(unnamed, 'committed'), { status: 200, accepted: 200, duplicates: 0 })
+  await service?.kill('SIGKILL')
+
+  await restart(smallConfig, smallDir)
+  assert.deepEqual(await post(sent, 'committed'), { status: 200, accepted: 0, duplicates: 50 })
+  assert.equal((await service?.stop())?.code, 0)
+  service = undefined
+
+  const state = await readStoredState(cliReader({ dataDir: smallDir, configFile: smallConfig }), product)
+  assert.equal(state.events.size, 250)
   assert.deepEqual(state.duplicateRows, [])
 })

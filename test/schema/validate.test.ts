@@ -66,6 +66,7 @@ describe('EventValidator rows', () => {
     })
     const expected: EventRow = {
       event_id: '0190a6e4-8d1c-7b5e-9f00-00000000abcd',
+      id_from_sender: true,
       tenant_id: 'tenant-a',
       timestamp: '2026-04-15 11:59:00.856294',
       received_at: '2026-04-15 12:00:00.000000',
@@ -93,6 +94,7 @@ describe('EventValidator rows', () => {
     const input = baseEvent()
     const row = validRow(input)
     assert.match(row.event_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    assert.equal(row.id_from_sender, false)
     assert.equal(row.outcome, 'unknown')
     assert.equal(row.severity, DEFAULT_SEVERITY)
     assert.equal(row.actor_type, 'unknown')

@@ -16,8 +16,9 @@ export interface ReplayOptions {
   maxEvents: number
   maxBytes: number
   /**
-   * Collect the ids of `events` rows enqueued at or after `since` (ms since
-   * the epoch), at most the `limit` newest. Off when undefined.
+   * Collect the sender-chosen ids of `events` rows enqueued at or after
+   * `since` (ms since the epoch), at most the `limit` newest. Off when
+   * undefined.
    */
   recent?: { since: number; limit: number } | undefined
   countDamaged(): void
@@ -34,7 +35,7 @@ export interface ReplayResult {
   /** Events in no batch, in sequence order, loaded up to the in-memory bound. */
   ready: ResidentItem[]
   backlog: Backlog | null
-  /** Ids of `events` rows in records not wholly committed and enqueued within `recent`, oldest first. */
+  /** Sender-chosen ids of `events` rows in records not wholly committed and enqueued within `recent`, oldest first. */
   recentIds: AcceptedEventId[]
 }
 
@@ -226,8 +227,8 @@ class ReplayCollector {
 }
 
 /**
- * Ids of `events` rows enqueued at or after `since`, keeping the `limit`
- * newest. Records arrive in the order they were written, which is the
+ * Ids that senders chose of `events` rows enqueued at or after `since`,
+ * keeping the `limit` newest. Records arrive in the order they were written, which is the
  * order of their enqueue times.
  */
 class RecentIdCollector {
@@ -244,7 +245,8 @@ class RecentIdCollector {
 
   add(items: readonly QueueItem[], enqueuedAt: number): void {
     for (const item of items) {
-      if (item.table === 'events') this.#ids.push({ tenantId: item.row.tenant_id, eventId: item.row.event_id, acceptedAt: enqueuedAt })
+      // A record written before rows had id_from_sender counts its ids as the sender's.
+      if (item.table === 'events' && item.row.id_from_sender !== false) this.#ids.push({ tenantId: item.row.tenant_id, eventId: item.row.event_id, acceptedAt: enqueuedAt })
     }
     // Dropping the oldest half at a time keeps the cost of the copy to about one move an id.
     if (this.#ids.length >= 2 * this.limit) this.#ids = this.#ids.slice(this.#ids.length - this.limit)
