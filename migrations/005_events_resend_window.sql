@@ -6,8 +6,10 @@
 -- id can come back in a re-send, and the window holds no other kind while
 -- the server runs. Without the column, server-generated ids (every CEF
 -- event has one) would fill the rebuilt window and push out the ids it
--- exists for. Rows stored before this migration read as true, so the first
--- rebuild after the upgrade keeps every id it can.
+-- exists for. A row leaves the field out when the sender chose the id, so
+-- the common row carries no extra bytes and gets the DEFAULT. Rows stored
+-- before this migration read as true too, so the first rebuild after the
+-- upgrade keeps every id it can.
 --
 -- `received_at` is the time the server accepted the event. It is not in
 -- the sort key, so without the minmax skip index the start-up query would

@@ -19,11 +19,13 @@ export type SourceFormat = 'json' | 'cef'
 export interface EventRow {
   event_id: string
   /**
-   * True when the sender chose `event_id`, false when the server generated
-   * it. Only a sender's id can come back in a re-send, so a restart rebuilds
-   * the re-send window from these ids alone.
+   * False when the server generated `event_id`, and left out (undefined)
+   * when the sender chose it. Only a sender's id can come back in a
+   * re-send, so a restart rebuilds the re-send window from those ids alone.
+   * ClickHouse stores a row without the field as true (the column's
+   * DEFAULT), so the common row, with a sender's id, carries no extra bytes.
    */
-  id_from_sender: boolean
+  id_from_sender?: false | undefined
   tenant_id: string
   timestamp: string
   received_at: string

@@ -185,7 +185,8 @@ export class EventValidator {
     const raw = event.raw ?? truncateText(typeof input.rawText === 'string' ? input.rawText : input.rawText(), MAX_RAW_LENGTH)
     return {
       event_id: event.event_id === undefined ? uuidv7() : event.event_id.toLowerCase(),
-      id_from_sender: event.event_id !== undefined,
+      // Undefined rather than absent, so that every row has the same shape. JSON.stringify leaves it out.
+      id_from_sender: event.event_id === undefined ? false : undefined,
       tenant_id: input.tenantId,
       timestamp: formatClickHouseMicros(timestamp),
       received_at: this.#formatReceivedAt(input.receivedAt),

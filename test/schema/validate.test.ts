@@ -66,7 +66,8 @@ describe('EventValidator rows', () => {
     })
     const expected: EventRow = {
       event_id: '0190a6e4-8d1c-7b5e-9f00-00000000abcd',
-      id_from_sender: true,
+      // The sender chose the id, so the row leaves the column to its default, true.
+      id_from_sender: undefined,
       tenant_id: 'tenant-a',
       timestamp: '2026-04-15 11:59:00.856294',
       received_at: '2026-04-15 12:00:00.000000',
@@ -88,6 +89,7 @@ describe('EventValidator rows', () => {
       metadata: '{"pid":42,"tags":["a"]}',
     }
     assert.deepEqual(row, expected)
+    assert.equal(JSON.stringify(row).includes('id_from_sender'), false)
   })
 
   test('fills defaults for a minimal event', () => {
@@ -95,6 +97,7 @@ describe('EventValidator rows', () => {
     const row = validRow(input)
     assert.match(row.event_id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
     assert.equal(row.id_from_sender, false)
+    assert.match(JSON.stringify(row), /"id_from_sender":false/)
     assert.equal(row.outcome, 'unknown')
     assert.equal(row.severity, DEFAULT_SEVERITY)
     assert.equal(row.actor_type, 'unknown')

@@ -38,7 +38,6 @@ function eventRow(tag: string, severity = 5): EventRow {
   const suffix = tag.padStart(12, '0').slice(-12)
   return {
     event_id: `0190a6e4-8d1c-7b5e-9f00-${suffix}`,
-    id_from_sender: true,
     tenant_id: 'acme',
     timestamp: '2026-04-15 10:00:00.123456',
     received_at: '2026-04-15 10:00:01.000001',

@@ -55,7 +55,6 @@ function timeAgo(agoMs: number, micros: number): string {
 function events(n: number, tenant: string): EventRow[] {
   return Array.from({ length: n }, (_, i) => ({
     event_id: randomUUID(),
-    id_from_sender: true,
     tenant_id: tenant,
     timestamp: timeAgo((i * 7_919_000) % (3 * 86_400_000), (i * 37) % 1_000_000),
     received_at: timeAgo(0, i % 1_000_000),

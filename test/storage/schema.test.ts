@@ -40,7 +40,6 @@ function timeAgo(agoMs: number, micros = 654_321): string {
 function eventRow(product: string, overrides: Partial<EventRow> = {}): EventRow {
   return {
     event_id: randomUUID(),
-    id_from_sender: true,
     tenant_id: 'schema-test',
     timestamp: timeAgo(60_000),
     received_at: timeAgo(0),

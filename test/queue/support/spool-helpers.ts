@@ -25,7 +25,6 @@ export function spoolConfig(dir: string, queue: Record<string, unknown> = {}): Q
 export function makeEvent(eventId: string): EventRow {
   return {
     event_id: eventId,
-    id_from_sender: true,
     tenant_id: 'acme',
     timestamp: '2024-06-01 12:00:00.000000',
     received_at: '2024-06-01 12:00:00.123456',
