@@ -5,9 +5,17 @@
  *
  * Ids are UUIDs, so each one is kept as four 32-bit words in typed arrays
  * allocated once: an open-addressing hash table over a ring of entries in
- * the order they were added. That costs about 36 bytes an id (the soak saw
- * 18 MB outside the heap for the default 500,000) and no object on the
- * JavaScript heap. A Map of strings took an estimated 200 bytes an id or
+ * the order they were added. That costs about 45 bytes an id (22 MB for
+ * the default 500,000) and no object on the JavaScript heap.
+ *
+ * Each table slot contains the entry's 32-bit hash beside its ring
+ * position. A probe compares hashes within the table and reads an entry's
+ * words only when the hash matches, and moving entries after a removal
+ * needs no words at all. With 500,000 ids the table and the words
+ * are far larger than the CPU caches, and reading an entry's words for
+ * every probe cost several cache misses an id: the window was 17 % of the
+ * main thread's time at the maximum rate (`node dist/bench/recent-ids.js`
+ * compares the two layouts). A Map of strings took an estimated 200 bytes an id or
  * more, and because every entry lived long enough to
  * reach the old generation and then died, V8 kept growing its heap under a
  * steady load (the soak in BENCHMARKS.md).
@@ -26,13 +34,15 @@ export class RecentIds {
   #head = 0
   #used = 0
   #live = 0
-  /** Hash table with linear probing. Each slot contains a ring position plus one, or 0 when empty. */
+  /**
+   * Hash table with linear probing, two words a slot: a ring position plus
+   * one (0 when empty), then the entry's hash before masking.
+   */
   readonly #table: Uint32Array
   readonly #mask: number
   readonly #tenantNumbers = new Map<string, number>()
-  /** Scratch words of the id being added or looked up, and of an entry being evicted. */
+  /** Scratch words of the id being added or looked up. */
   readonly #key = new Uint32Array(4)
-  readonly #evicted = new Uint32Array(4)
 
   constructor(maxEntries: number, maxAgeMs: number) {
     this.#capacity = Math.max(0, Math.floor(maxEntries))
@@ -43,7 +53,7 @@ export class RecentIds {
     // At most half full, so that probe runs stay short.
     let size = 1
     while (size < this.#capacity * 2) size *= 2
-    this.#table = new Uint32Array(this.#capacity === 0 ? 0 : size)
+    this.#table = new Uint32Array(this.#capacity === 0 ? 0 : size * 2)
     this.#mask = size - 1
   }
 
@@ -59,7 +69,7 @@ export class RecentIds {
   has(tenant: string, id: string, now: number = Date.now()): boolean {
     const slot = this.#find(tenant, id)
     if (slot < 0) return false
-    const position = (this.#table[slot] as number) - 1
+    const position = (this.#table[slot * 2] as number) - 1
     return now - (this.#times[position] as number) <= this.#maxAgeMs
   }
 
@@ -71,13 +81,14 @@ export class RecentIds {
   claim(tenant: string, id: string, now: number = Date.now()): boolean {
     if (!this.enabled || !this.#parse(id)) return true
     const tenantNumber = this.#tenantNumber(tenant)
-    const existing = this.#lookup(this.#key, tenantNumber)
+    const hash = this.#hash(this.#key, tenantNumber)
+    const existing = this.#lookup(this.#key, tenantNumber, hash)
     if (existing >= 0) {
-      const position = (this.#table[existing] as number) - 1
+      const position = (this.#table[existing * 2] as number) - 1
       if (now - (this.#times[position] as number) <= this.#maxAgeMs) return false
       this.#removeAt(existing)
     }
-    this.#append(tenantNumber, now)
+    this.#append(tenantNumber, hash, now)
     return true
   }
 
@@ -89,13 +100,14 @@ export class RecentIds {
   add(tenant: string, id: string, now: number = Date.now()): void {
     if (!this.enabled || !this.#parse(id)) return
     const tenantNumber = this.#tenantNumber(tenant)
-    const existing = this.#lookup(this.#key, tenantNumber)
+    const hash = this.#hash(this.#key, tenantNumber)
+    const existing = this.#lookup(this.#key, tenantNumber, hash)
     if (existing >= 0) this.#removeAt(existing)
-    this.#append(tenantNumber, now)
+    this.#append(tenantNumber, hash, now)
   }
 
-  /** Appends the id in `#key` to the ring and the table, after making room. */
-  #append(tenantNumber: number, now: number): void {
+  /** Appends the id in `#key`, whose hash is `hash`, to the ring and the table, after making room. */
+  #append(tenantNumber: number, hash: number, now: number): void {
     this.#evict(now)
     const position = (this.#head + this.#used) % this.#capacity
     this.#words.set(this.#key, position * 4)
@@ -103,9 +115,10 @@ export class RecentIds {
     this.#times[position] = now
     this.#used++
     this.#live++
-    let slot = this.#hash(this.#key, tenantNumber)
-    while (this.#table[slot] !== 0) slot = (slot + 1) & this.#mask
-    this.#table[slot] = position + 1
+    let slot = hash & this.#mask
+    while (this.#table[slot * 2] !== 0) slot = (slot + 1) & this.#mask
+    this.#table[slot * 2] = position + 1
+    this.#table[slot * 2 + 1] = hash
   }
 
   delete(tenant: string, id: string): void {
@@ -121,8 +134,7 @@ export class RecentIds {
       const removed = Number.isNaN(at)
       if (!removed && this.#used < this.#capacity && now - at <= this.#maxAgeMs) break
       if (!removed) {
-        this.#evicted.set(this.#words.subarray(head * 4, head * 4 + 4))
-        const slot = this.#lookup(this.#evicted, this.#tenants[head] as number)
+        const slot = this.#slotOf(head)
         if (slot >= 0) this.#removeAt(slot)
       }
       this.#head = (head + 1) % this.#capacity
@@ -134,15 +146,35 @@ export class RecentIds {
   #find(tenant: string, id: string): number {
     if (!this.enabled || !this.#parse(id)) return -1
     const tenantNumber = this.#tenantNumbers.get(tenant)
-    return tenantNumber === undefined ? -1 : this.#lookup(this.#key, tenantNumber)
+    return tenantNumber === undefined ? -1 : this.#lookup(this.#key, tenantNumber, this.#hash(this.#key, tenantNumber))
   }
 
-  /** Returns the table slot that contains the id `key` for `tenantNumber`, or -1. */
-  #lookup(key: Uint32Array, tenantNumber: number): number {
-    const words = this.#words
-    for (let slot = this.#hash(key, tenantNumber); ; slot = (slot + 1) & this.#mask) {
-      const entry = this.#table[slot] as number
+  /** Returns the table slot that points at ring `position`, which must be a live entry, or -1 if none does. */
+  #slotOf(position: number): number {
+    const base = position * 4
+    const hash = this.#mix(
+      this.#words[base] as number,
+      this.#words[base + 1] as number,
+      this.#words[base + 2] as number,
+      this.#words[base + 3] as number,
+      this.#tenants[position] as number,
+    )
+    const table = this.#table
+    for (let slot = hash & this.#mask; ; slot = (slot + 1) & this.#mask) {
+      const entry = table[slot * 2] as number
       if (entry === 0) return -1
+      if (entry === position + 1) return slot
+    }
+  }
+
+  /** Returns the table slot that contains the id `key` for `tenantNumber`, whose hash is `hash`, or -1. */
+  #lookup(key: Uint32Array, tenantNumber: number, hash: number): number {
+    const words = this.#words
+    const table = this.#table
+    for (let slot = hash & this.#mask; ; slot = (slot + 1) & this.#mask) {
+      const entry = table[slot * 2] as number
+      if (entry === 0) return -1
+      if (table[slot * 2 + 1] !== hash) continue
       const base = (entry - 1) * 4
       if (
         words[base] === key[0] &&
@@ -158,45 +190,37 @@ export class RecentIds {
 
   /** Empties a table slot and marks its ring entry removed. Later entries of the probe run move back into the gap. */
   #removeAt(slot: number): void {
-    const position = (this.#table[slot] as number) - 1
+    const table = this.#table
+    const position = (table[slot * 2] as number) - 1
     this.#times[position] = Number.NaN
     this.#live--
     let hole = slot
-    for (let next = (slot + 1) & this.#mask; this.#table[next] !== 0; next = (next + 1) & this.#mask) {
-      const entry = this.#table[next] as number
-      const home = this.#homeOf(entry - 1)
+    for (let next = (slot + 1) & this.#mask; table[next * 2] !== 0; next = (next + 1) & this.#mask) {
+      const home = (table[next * 2 + 1] as number) & this.#mask
       // The entry may fill the hole only if its home is not between the hole and itself.
       const between = hole <= next ? home > hole && home <= next : home > hole || home <= next
       if (!between) {
-        this.#table[hole] = entry
+        table[hole * 2] = table[next * 2] as number
+        table[hole * 2 + 1] = table[next * 2 + 1] as number
         hole = next
       }
     }
-    this.#table[hole] = 0
-  }
-
-  #homeOf(position: number): number {
-    const base = position * 4
-    return this.#mix(
-      this.#words[base] as number,
-      this.#words[base + 1] as number,
-      this.#words[base + 2] as number,
-      this.#words[base + 3] as number,
-      this.#tenants[position] as number,
-    )
+    table[hole * 2] = 0
+    table[hole * 2 + 1] = 0
   }
 
   #hash(key: Uint32Array, tenantNumber: number): number {
     return this.#mix(key[0] as number, key[1] as number, key[2] as number, key[3] as number, tenantNumber)
   }
 
+  /** Returns the 32-bit hash of an id's words and tenant. Its low bits are the entry's home slot. */
   #mix(a: number, b: number, c: number, d: number, tenant: number): number {
     let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b)
     h = Math.imul(h ^ b ^ (h >>> 13), 0xc2b2ae35)
     h = Math.imul(h ^ c ^ (h >>> 16), 0x85ebca6b)
     h = Math.imul(h ^ d ^ (h >>> 13), 0xc2b2ae35)
     h = Math.imul(h ^ tenant ^ (h >>> 16), 0x27d4eb2f)
-    return (h ^ (h >>> 15)) & this.#mask
+    return (h ^ (h >>> 15)) >>> 0
   }
 
   #tenantNumber(tenant: string): number {
