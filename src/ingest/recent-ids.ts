@@ -6,19 +6,19 @@
  * Ids are UUIDs, so each one is kept as four 32-bit words in typed arrays
  * allocated once: an open-addressing hash table over a ring of entries in
  * the order they were added. That costs about 45 bytes an id (22 MB for
- * the default 500,000) and no object on the JavaScript heap.
+ * the default 500,000) and no object on the JavaScript heap. A Map of
+ * strings took an estimated 200 bytes an id or more, and because every
+ * entry lived long enough to reach the old generation and then died, V8
+ * kept growing its heap under a steady load (the soak in BENCHMARKS.md).
  *
  * Each table slot contains the entry's 32-bit hash beside its ring
  * position. A probe compares hashes within the table and reads an entry's
  * words only when the hash matches, and moving entries after a removal
- * needs no words at all. With 500,000 ids the table and the words
- * are far larger than the CPU caches, and reading an entry's words for
- * every probe cost several cache misses an id: the window was 17 % of the
- * main thread's time at the maximum rate (`node dist/bench/recent-ids.js`
- * compares the two layouts). A Map of strings took an estimated 200 bytes an id or
- * more, and because every entry lived long enough to
- * reach the old generation and then died, V8 kept growing its heap under a
- * steady load (the soak in BENCHMARKS.md).
+ * needs no words at all. With 500,000 ids the table and the words are far
+ * larger than the CPU caches. Reading an entry's words at every probe cost
+ * several cache misses an id, and the window was then 17 % of the main
+ * thread's time at the maximum rate (`node dist/bench/recent-ids.js`
+ * compares the two layouts).
  *
  * The window lives in memory. Start-up refills it with `claim` from the
  * events stored or spooled before the restart (IngestPipeline

@@ -19,8 +19,8 @@ export type SourceFormat = 'json' | 'cef'
 export interface EventRow {
   event_id: string
   /**
-   * False when the server generated `event_id`, and left out (undefined)
-   * when the sender chose it. Only a sender's id can come back in a
+   * Marker of who chose `event_id`: false when the server generated it,
+   * and undefined (left out of the JSON) when the sender chose it. Only a sender's id can come back in a
    * re-send, so a restart rebuilds the re-send window from those ids alone.
    * ClickHouse stores a row without the field as true (the column's
    * DEFAULT), so the common row, with a sender's id, carries no extra bytes.

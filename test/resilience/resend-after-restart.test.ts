@@ -77,8 +77,8 @@ test('re-send after kill -9 is skipped', async () => {
 })
 
 test('generated ids leave sender ids in the window', async () => {
-  // A window of 100 ids, and then 200 events whose ids the server generates: were those
-  // rebuilt into the window, they would push out every sender id before them.
+  // A window of 100 ids, then 200 events with server-generated ids. If the rebuild
+  // took those, they would push every sender id out of the window.
   const smallDir = join(workDir, 'small')
   const smallConfig = writeConfigFile(join(workDir, 'small.yaml'), { writer: { flush_interval: '50ms' }, ingest: { dedup_window_events: 100 } })
   const product = `${PRODUCT}_generated`

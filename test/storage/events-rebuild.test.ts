@@ -96,7 +96,7 @@ async function sortingKey(): Promise<string> {
   return row?.sorting_key ?? ''
 }
 
-/** The shipped migrations up to 004, so that this file tests 004 alone. */
+/** Returns the shipped migrations up to 004, so that this file tests 004 alone. */
 function upToRebuild(): Migration[] {
   return loadMigrations().filter((m) => m.version <= REBUILD_VERSION)
 }
