@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { RecentIds } from '../src/ingest/recent-ids.js'
 import { RecentIdsProbingWords } from './reference/recent-ids-probe-words.js'
+import { median } from './support/stats.js'
 
 interface Window {
   claim(tenant: string, id: string, now: number): boolean
@@ -45,11 +46,6 @@ function timeClaims(make: () => Window): number {
   const elapsed = Number(process.hrtime.bigint() - started)
   if (fresh !== claims) throw new Error(`only ${fresh} of ${claims} new ids were claimed`)
   return elapsed / claims
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
 }
 
 const variants: Array<[string, () => Window]> = [

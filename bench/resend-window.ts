@@ -23,6 +23,7 @@ import { createLogger } from '../src/logger.js'
 import { openStorage, type Storage } from '../src/storage/client.js'
 import { runMigrations } from '../src/storage/migrator.js'
 import { loadRecentEventIds } from '../src/storage/recent-event-ids.js'
+import { median } from './support/stats.js'
 import { freshDataDir } from '../test/support/app.js'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
@@ -68,7 +69,8 @@ async function fill(storage: Storage): Promise<void> {
   })
 }
 
-async function median(task: () => Promise<unknown>): Promise<{ ms: number; result: unknown }> {
+/** Runs `task` `runs` times and returns the median time and the last result. */
+async function timed(task: () => Promise<unknown>): Promise<{ ms: number; result: unknown }> {
   const times: number[] = []
   let result: unknown
   for (let run = 0; run < runs; run++) {
@@ -76,8 +78,7 @@ async function median(task: () => Promise<unknown>): Promise<{ ms: number; resul
     result = await task()
     times.push(performance.now() - started)
   }
-  times.sort((a, b) => a - b)
-  return { ms: Math.round(times[Math.floor(times.length / 2)] as number), result }
+  return { ms: Math.round(median(times)), result }
 }
 
 async function text(storage: Storage, query: string): Promise<string> {
@@ -88,8 +89,8 @@ async function text(storage: Storage, query: string): Promise<string> {
 async function measure(storage: Storage, label: string): Promise<void> {
   const since = Date.now() - WINDOW_MS
   const where = `received_at >= fromUnixTimestamp64Milli(${since}, 'UTC')`
-  const counted = await median(() => text(storage, `SELECT count() FROM events WHERE ${where}`))
-  const loaded = await median(() => loadRecentEventIds(storage.client, since, LIMIT))
+  const counted = await timed(() => text(storage, `SELECT count() FROM events WHERE ${where}`))
+  const loaded = await timed(() => loadRecentEventIds(storage.client, since, LIMIT))
   const plan = await text(storage, `EXPLAIN indexes = 1 SELECT count() FROM events WHERE ${where}`)
   const skip = /Name: idx_received_at[\s\S]*?Granules: (\d+\/\d+)/.exec(plan)?.[1] ?? 'no skip index used'
   const ids = (loaded.result as unknown[]).length

@@ -29,6 +29,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Session } from 'chdb'
 import { phrasePattern, tokenize } from '../src/query/text-match.js'
+import { median } from './support/stats.js'
 
 interface Variant {
   name: string
@@ -92,11 +93,6 @@ function timed<T>(work: () => T): { value: T; ms: number } {
   const started = performance.now()
   const value = work()
   return { value, ms: performance.now() - started }
-}
-
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] as number
 }
 
 function main(): void {

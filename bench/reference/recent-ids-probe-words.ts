@@ -1,3 +1,5 @@
+import { hashIdWords, parseUuidWords } from '../../src/ingest/recent-ids.js'
+
 /**
  * The re-send window as it was before its table slots kept each entry's
  * hash: a probe read the words of every entry it passed, and moving
@@ -178,13 +180,9 @@ export class RecentIdsProbingWords {
     return this.#mix(key[0] as number, key[1] as number, key[2] as number, key[3] as number, tenantNumber)
   }
 
+  /** Returns the entry's home slot: the shared hash masked to the table. */
   #mix(a: number, b: number, c: number, d: number, tenant: number): number {
-    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b)
-    h = Math.imul(h ^ b ^ (h >>> 13), 0xc2b2ae35)
-    h = Math.imul(h ^ c ^ (h >>> 16), 0x85ebca6b)
-    h = Math.imul(h ^ d ^ (h >>> 13), 0xc2b2ae35)
-    h = Math.imul(h ^ tenant ^ (h >>> 16), 0x27d4eb2f)
-    return (h ^ (h >>> 15)) & this.#mask
+    return hashIdWords(a, b, c, d, tenant) & this.#mask
   }
 
   #tenantNumber(tenant: string): number {
@@ -196,35 +194,7 @@ export class RecentIdsProbingWords {
     return value
   }
 
-  /** Parses a UUID (any case, `urn:uuid:` prefix allowed) into `#key`. Returns false when `id` is not a UUID. */
   #parse(id: string): boolean {
-    const start = id.length - 36
-    if (start !== 0 && !(start === 9 && id.slice(0, 9).toLowerCase() === 'urn:uuid:')) return false
-    let word = 0
-    let digits = 0
-    for (let i = start; i < id.length; i++) {
-      const code = id.charCodeAt(i)
-      const offset = i - start
-      if (offset === 8 || offset === 13 || offset === 18 || offset === 23) {
-        if (code !== 45) return false
-        continue
-      }
-      const value = hexValue(code)
-      if (value < 0) return false
-      word = (word << 4) | value
-      digits++
-      if (digits % 8 === 0) {
-        this.#key[digits / 8 - 1] = word >>> 0
-        word = 0
-      }
-    }
-    return true
+    return parseUuidWords(id, this.#key)
   }
-}
-
-function hexValue(code: number): number {
-  if (code >= 48 && code <= 57) return code - 48
-  if (code >= 97 && code <= 102) return code - 87
-  if (code >= 65 && code <= 70) return code - 55
-  return -1
 }

@@ -15,6 +15,12 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number
 }
 
+/** Middle value of `values`, the upper one of the two middle values for an even count. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] as number
+}
+
 export function summarize(values: readonly number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b)
   const sum = sorted.reduce((total, value) => total + value, 0)

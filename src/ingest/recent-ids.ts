@@ -7,9 +7,9 @@
  * allocated once: an open-addressing hash table over a ring of entries in
  * the order they were added. That costs about 45 bytes an id (22 MB for
  * the default 500,000) and no object on the JavaScript heap. A Map of
- * strings took an estimated 200 bytes an id or more, and because every
- * entry lived long enough to reach the old generation and then died, V8
- * kept growing its heap under a steady load (the soak in BENCHMARKS.md).
+ * strings took an estimated 200 bytes an id or more. Every entry lived
+ * long enough to reach the old generation and then died, so V8 kept
+ * growing its heap under a steady load (the soak in BENCHMARKS.md).
  *
  * Each table slot contains the entry's 32-bit hash beside its ring
  * position. A probe compares hashes within the table and reads an entry's
@@ -152,7 +152,7 @@ export class RecentIds {
   /** Returns the table slot that points at ring `position`, which must be a live entry, or -1 if none does. */
   #slotOf(position: number): number {
     const base = position * 4
-    const hash = this.#mix(
+    const hash = hashIdWords(
       this.#words[base] as number,
       this.#words[base + 1] as number,
       this.#words[base + 2] as number,
@@ -210,18 +210,9 @@ export class RecentIds {
   }
 
   #hash(key: Uint32Array, tenantNumber: number): number {
-    return this.#mix(key[0] as number, key[1] as number, key[2] as number, key[3] as number, tenantNumber)
+    return hashIdWords(key[0] as number, key[1] as number, key[2] as number, key[3] as number, tenantNumber)
   }
 
-  /** Returns the 32-bit hash of an id's words and tenant. Its low bits are the entry's home slot. */
-  #mix(a: number, b: number, c: number, d: number, tenant: number): number {
-    let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b)
-    h = Math.imul(h ^ b ^ (h >>> 13), 0xc2b2ae35)
-    h = Math.imul(h ^ c ^ (h >>> 16), 0x85ebca6b)
-    h = Math.imul(h ^ d ^ (h >>> 13), 0xc2b2ae35)
-    h = Math.imul(h ^ tenant ^ (h >>> 16), 0x27d4eb2f)
-    return (h ^ (h >>> 15)) >>> 0
-  }
 
   #tenantNumber(tenant: string): number {
     let value = this.#tenantNumbers.get(tenant)
@@ -232,30 +223,48 @@ export class RecentIds {
     return value
   }
 
-  /** Parses a UUID (any case, `urn:uuid:` prefix allowed) into `#key`. Returns false when `id` is not a UUID. */
+  /** Parses a UUID into `#key`. Returns false when `id` is not a UUID. */
   #parse(id: string): boolean {
-    const start = id.length - 36
-    if (start !== 0 && !(start === 9 && id.slice(0, 9).toLowerCase() === 'urn:uuid:')) return false
-    let word = 0
-    let digits = 0
-    for (let i = start; i < id.length; i++) {
-      const code = id.charCodeAt(i)
-      const offset = i - start
-      if (offset === 8 || offset === 13 || offset === 18 || offset === 23) {
-        if (code !== 45) return false
-        continue
-      }
-      const value = hexValue(code)
-      if (value < 0) return false
-      word = (word << 4) | value
-      digits++
-      if (digits % 8 === 0) {
-        this.#key[digits / 8 - 1] = word >>> 0
-        word = 0
-      }
-    }
-    return true
+    return parseUuidWords(id, this.#key)
   }
+}
+
+/**
+ * Parses a UUID (any case, `urn:uuid:` prefix allowed) into four 32-bit
+ * words in `target`. Returns false when `id` is not a UUID.
+ */
+export function parseUuidWords(id: string, target: Uint32Array): boolean {
+  const start = id.length - 36
+  if (start !== 0 && !(start === 9 && id.slice(0, 9).toLowerCase() === 'urn:uuid:')) return false
+  let word = 0
+  let digits = 0
+  for (let i = start; i < id.length; i++) {
+    const code = id.charCodeAt(i)
+    const offset = i - start
+    if (offset === 8 || offset === 13 || offset === 18 || offset === 23) {
+      if (code !== 45) return false
+      continue
+    }
+    const value = hexValue(code)
+    if (value < 0) return false
+    word = (word << 4) | value
+    digits++
+    if (digits % 8 === 0) {
+      target[digits / 8 - 1] = word >>> 0
+      word = 0
+    }
+  }
+  return true
+}
+
+/** Returns the 32-bit hash of an id's words and tenant number. Its low bits are the entry's home slot. */
+export function hashIdWords(a: number, b: number, c: number, d: number, tenant: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b)
+  h = Math.imul(h ^ b ^ (h >>> 13), 0xc2b2ae35)
+  h = Math.imul(h ^ c ^ (h >>> 16), 0x85ebca6b)
+  h = Math.imul(h ^ d ^ (h >>> 13), 0xc2b2ae35)
+  h = Math.imul(h ^ tenant ^ (h >>> 16), 0x27d4eb2f)
+  return (h ^ (h >>> 15)) >>> 0
 }
 
 function hexValue(code: number): number {

@@ -20,10 +20,11 @@ export interface EventRow {
   event_id: string
   /**
    * Marker of who chose `event_id`: false when the server generated it,
-   * and undefined (left out of the JSON) when the sender chose it. Only a sender's id can come back in a
-   * re-send, so a restart rebuilds the re-send window from those ids alone.
-   * ClickHouse stores a row without the field as true (the column's
-   * DEFAULT), so the common row, with a sender's id, carries no extra bytes.
+   * and undefined (left out of the JSON) when the sender chose it. Only a
+   * sender's id can come back in a re-send, so a restart rebuilds the
+   * re-send window from those ids alone. ClickHouse stores a row without
+   * the field as true (the column's DEFAULT), so the common row, with a
+   * sender's id, carries no extra bytes.
    */
   id_from_sender?: false | undefined
   tenant_id: string

@@ -180,8 +180,11 @@ class ReplayCollector {
     const committed = containing(this.committedRanges, header.firstSeq)
     if (committed !== undefined && committed.lastSeq >= lastSeq) return
     // The items are parsed only when memory takes them or the re-send window needs their ids.
-    let items = this.recent?.wants(header.enqueuedAt) === true ? decodeDataItems(record.payload) : undefined
-    if (items !== undefined) this.recent?.add(items, header.enqueuedAt)
+    let items: QueueItem[] | undefined
+    if (this.recent?.wants(header.enqueuedAt) === true) {
+      items = decodeDataItems(record.payload)
+      this.recent.add(items, header.enqueuedAt)
+    }
     if (this.backlog !== null) {
       this.extendBacklog(header.count, record, segment)
       return
@@ -228,8 +231,8 @@ class ReplayCollector {
 
 /**
  * Ids that senders chose of `events` rows enqueued at or after `since`,
- * keeping the `limit` newest. Records arrive in the order they were written, which is the
- * order of their enqueue times.
+ * keeping the `limit` newest. Records arrive in the order they were
+ * written, which is the order of their enqueue times.
  */
 class RecentIdCollector {
   #ids: AcceptedEventId[] = []
