@@ -91,7 +91,7 @@ describe('SpoolQueue faults', () => {
     const config = spoolConfig(temp.dir, { overflow_policy: 'block', block_timeout: '5s', spool: { max_bytes: '64KiB' } })
     const { queue } = await openSpool(config)
     try {
-      while (queue.stats().depthBytes < 60 * 1024) await queue.enqueue(makeItems('r', 10), { ack: 'durable' })
+      while (queue.stats().depthBytes < 56 * 1024) await queue.enqueue(makeItems('r', 10), { ack: 'durable' })
       mock.timers.enable({ apis: ['setTimeout', 'Date'], now: Date.now() })
       const blocked = queue.enqueue(makeItems('late', 10), { ack: 'durable' })
       mock.timers.tick(5000)

@@ -2,18 +2,20 @@ import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { SEGMENT_HEADER, nodeSpoolFileSystem, type SpoolFileSystem } from '../../src/queue/spool/files.js'
+import { SEGMENT_HEADER, nodeSpoolFileSystem, segmentPath, type SpoolFileSystem } from '../../src/queue/spool/files.js'
 import { parseRecords, type ParsedRecord } from '../../src/queue/spool/record-parser.js'
 import type { SpoolQueue } from '../../src/queue/spool/spool-queue.js'
 import type { Batch } from '../../src/queue/types.js'
-import type { QuarantineRow } from '../../src/schema/event.js'
+import type { QuarantineRow, QueueItem } from '../../src/schema/event.js'
 import {
   eventIds,
+  legacyDataRecord,
   makeEvent,
   makeItems,
   makeTempDir,
   metricValue,
   openSpool,
+  plainItems,
   recordingLogger,
   spoolConfig,
 } from './support/spool-helpers.js'
@@ -73,7 +75,7 @@ describe('SpoolQueue replay', () => {
     try {
       const replayed = await second.queue.take(100, 3_600_000)
       assert.equal(replayed!.id, kept!.id)
-      assert.deepEqual(replayed!.items, kept!.items)
+      assert.deepEqual(plainItems(replayed!.items), plainItems(kept!.items))
       assert.equal(await metricValue(second.registry, 'siem_spool_replayed_batches_total'), 1)
       second.queue.drain()
       const rest = await second.queue.take(100, 0)
@@ -295,12 +297,40 @@ describe('SpoolQueue replay', () => {
       for (const batch of open) {
         const replayed = await second.queue.take(100, 3_600_000)
         assert.equal(replayed!.id, batch.id)
-        assert.deepEqual(replayed!.items, batch.items)
+        assert.deepEqual(plainItems(replayed!.items), plainItems(batch.items))
         await second.queue.commit(replayed!.id)
       }
       assert.deepEqual(await drainAll(second.queue, 7), range('a', 44, 6))
     } finally {
       await second.queue.close()
+      await temp.remove()
+    }
+  })
+
+  test('records written with JSON items are replayed', async () => {
+    // Versions before the framed items wrote each enqueue as a JSON array (record type 1).
+    const temp = await makeTempDir()
+    const config = spoolConfig(temp.dir, { max_events: 10 })
+    const enqueues = [0, 1, 2, 3].map((i) => makeItems('old', 5, i * 5))
+    const quarantine: QueueItem = { table: 'quarantine', row: quarantineRow() }
+    const records = enqueues.map((items, i) => legacyDataRecord(i * 5, Date.now(), items))
+    records.push(legacyDataRecord(20, Date.now(), [quarantine]))
+    await writeFile(segmentPath(temp.dir, 0), Buffer.concat([SEGMENT_HEADER, ...records]))
+    const { queue, registry } = await openSpool(config)
+    try {
+      // Ten events fit in memory, so the later records are read from the backlog.
+      assert.equal(await metricValue(registry, 'siem_spool_backlog_events'), 11)
+      await queue.enqueue(makeItems('new', 2), { ack: 'durable' })
+      queue.drain()
+      const items: QueueItem[] = []
+      while (queue.stats().depthEvents > 0) {
+        const batch = await queue.take(4, 0)
+        items.push(...batch!.items)
+        await queue.commit(batch!.id)
+      }
+      assert.deepEqual(plainItems(items), plainItems([...enqueues.flat(), quarantine, ...makeItems('new', 2)]))
+    } finally {
+      await queue.close()
       await temp.remove()
     }
   })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { decodeDataItems, encodeDataRecord, RECORD_HEADER_BYTES } from '../../src/queue/spool/record.js'
+import { decodeDataItems, encodeDataRecord, RECORD_HEADER_BYTES, type RecordTypeCode } from '../../src/queue/spool/record.js'
 import { estimateItemBytes } from '../../src/queue/types.js'
 import type { EventRow, QueueItem } from '../../src/schema/event.js'
 import { rowJson } from '../../src/schema/row-json.js'
@@ -32,7 +32,11 @@ test('spool record text matches plain rows', () => {
   const header = { firstSeq: 1, enqueuedAt: 0, count: 1 }
   const fromPlain = encodeDataRecord(header, plain)
   assert.deepEqual(encodeDataRecord(header, serialized), fromPlain)
-  assert.deepEqual(decodeDataItems(fromPlain.subarray(RECORD_HEADER_BYTES)), plain)
+  const decoded = decodeDataItems(fromPlain.subarray(RECORD_HEADER_BYTES), fromPlain.readUInt8(2) as RecordTypeCode)
+  const row = decoded[0]?.row
+  assert.ok(row instanceof SerializedEventRow, 'a row read back is a view of its line')
+  assert.equal(row.line.toString('utf8'), `${JSON.stringify(ROW)}\n`)
+  assert.equal(row.event_id, ROW.event_id)
 })
 
 test('queue sizes serialized row without parsing', () => {

@@ -2,7 +2,7 @@ import type { Logger } from '../../logger.js'
 import { estimateItemBytes } from '../types.js'
 import { reportDamage } from './damage.js'
 import { SEGMENT_HEADER, type SpoolFileSystem } from './files.js'
-import { RecordType, decodeDataHeader, decodeDataItems } from './record.js'
+import { decodeDataHeader, decodeDataItems, isDataRecord } from './record.js'
 import { readRecords } from './record-reader.js'
 import type { Segment } from './segment-log.js'
 import type { Backlog, LogPosition, ResidentItem } from './state.js'
@@ -57,7 +57,7 @@ export async function readBacklog(
           reportDamage(options.logger, segment.path, entry)
           return true
         }
-        if (entry.type !== RecordType.data) return true
+        if (!isDataRecord(entry.type)) return true
         const header = decodeDataHeader(entry.payload)
         if (items.length >= roomEvents || bytes >= roomBytes) {
           full = true
@@ -65,7 +65,7 @@ export async function readBacklog(
           cursor = { segment, offset: entry.offset }
           return false
         }
-        for (const [i, item] of decodeDataItems(entry.payload).entries()) {
+        for (const [i, item] of decodeDataItems(entry.payload, entry.type).entries()) {
           const seq = header.firstSeq + i
           if (seq < backlog.fromSeq) continue
           const resident = { seq, item, enqueuedAt: header.enqueuedAt, bytes: estimateItemBytes(item) }

@@ -3,7 +3,7 @@ import type { AcceptedEventId, QueueItem } from '../../schema/event.js'
 import { estimateItemBytes } from '../types.js'
 import { reportDamage } from './damage.js'
 import { SEGMENT_HEADER, parseSegmentFileName, segmentPath, type SpoolFile, type SpoolFileSystem } from './files.js'
-import { RecordType, decodeCommitRecord, decodeDataHeader, decodeDataItems, decodeSealRecord, type SealRecord } from './record.js'
+import { RecordType, decodeCommitRecord, decodeDataHeader, decodeDataItems, decodeSealRecord, isDataRecord, type SealRecord } from './record.js'
 import type { ParsedRecord } from './record-parser.js'
 import { readRecords } from './record-reader.js'
 import type { Segment } from './segment-log.js'
@@ -72,7 +72,7 @@ async function checkHeader(file: SpoolFile, segment: Segment, options: ReplayOpt
 }
 
 function scanRecord(record: ParsedRecord, scan: ScanResult): void {
-  if (record.type === RecordType.data) {
+  if (isDataRecord(record.type)) {
     const header = decodeDataHeader(record.payload)
     scan.maxSeq = Math.max(scan.maxSeq, header.firstSeq + header.count - 1)
   } else if (record.type === RecordType.seal) {
@@ -182,7 +182,7 @@ class ReplayCollector {
     // The items are parsed only when memory takes them or the re-send window needs their ids.
     let items: QueueItem[] | undefined
     if (this.recent?.wants(header.enqueuedAt) === true) {
-      items = decodeDataItems(record.payload)
+      items = decodeDataItems(record.payload, record.type)
       this.recent.add(items, header.enqueuedAt)
     }
     if (this.backlog !== null) {
@@ -200,7 +200,7 @@ class ReplayCollector {
       }
       return
     }
-    items ??= decodeDataItems(record.payload)
+    items ??= decodeDataItems(record.payload, record.type)
     this.load(items, header.firstSeq, header.enqueuedAt)
   }
 
@@ -267,7 +267,7 @@ async function collectEvents(segments: Segment[], scan: ScanResult, options: Rep
     const file = await options.files.openExisting(segment.path)
     try {
       await readRecords(file, SEGMENT_HEADER.length, segment.size, (entry) => {
-        if (entry.kind === 'record' && entry.type === RecordType.data) collector.add(entry, segment)
+        if (entry.kind === 'record' && isDataRecord(entry.type)) collector.add(entry, segment)
       })
     } finally {
       await file.close()

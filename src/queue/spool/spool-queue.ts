@@ -4,8 +4,9 @@
  * Layout. The spool directory contains segment files `segment-<base>.log`,
  * written append-only and named by the sequence number the first event
  * written to them gets. Every event gets a sequence number ("seq") when it
- * is enqueued; an enqueue is one data record holding its events as a JSON
- * array. Each record is length-prefixed and CRC-32 checked (record.ts).
+ * is enqueued; an enqueue is one data record holding its events, each as
+ * the JSON line the writer inserts. Each record is length-prefixed and
+ * CRC-32 checked (record.ts).
  * A segment rotates when the next group would take it past `segment_size`.
  *
  * Group commit. Records are collected for up to `group_commit_delay` and

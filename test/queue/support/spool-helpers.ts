@@ -2,12 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import { crc32 } from 'node:zlib'
 import { pino, type Logger } from 'pino'
 import { Registry } from 'prom-client'
 import { loadConfig } from '../../../src/config/load.js'
 import type { QueueConfig } from '../../../src/config/types.js'
 import type { EventRow, QueueItem } from '../../../src/schema/event.js'
 import { nodeSpoolFileSystem, type SpoolFile, type SpoolFileSystem } from '../../../src/queue/spool/files.js'
+import { RECORD_HEADER_BYTES, RECORD_MAGIC, RecordType } from '../../../src/queue/spool/record.js'
 import { SpoolQueue } from '../../../src/queue/spool/spool-queue.js'
 
 export async function makeTempDir(): Promise<{ dir: string; remove(): Promise<void> }> {
@@ -54,6 +56,29 @@ export function makeItems(prefix: string, count: number, start = 0): QueueItem[]
 
 export function eventIds(items: readonly QueueItem[]): string[] {
   return items.map((item) => (item.table === 'events' ? item.row.event_id : item.row.quarantine_id))
+}
+
+/**
+ * Builds a data record as versions before the framed items wrote it: the items of
+ * one enqueue as a JSON array after the 20-byte head, record type 1.
+ */
+export function legacyDataRecord(firstSeq: number, enqueuedAt: number, items: readonly QueueItem[]): Buffer {
+  const json = Buffer.from(JSON.stringify(items))
+  const record = Buffer.alloc(RECORD_HEADER_BYTES + 20 + json.length)
+  record.writeUInt16LE(RECORD_MAGIC, 0)
+  record.writeUInt8(RecordType.jsonData, 2)
+  record.writeUInt32LE(20 + json.length, 4)
+  record.writeDoubleLE(firstSeq, RECORD_HEADER_BYTES)
+  record.writeDoubleLE(enqueuedAt, RECORD_HEADER_BYTES + 8)
+  record.writeUInt32LE(items.length, RECORD_HEADER_BYTES + 16)
+  json.copy(record, RECORD_HEADER_BYTES + 20)
+  record.writeUInt32LE(crc32(record.subarray(RECORD_HEADER_BYTES), crc32(record.subarray(0, 8))), 8)
+  return record
+}
+
+/** Returns items as their JSON reads them, so that rows read back from the spool as lines compare equal to the rows enqueued. */
+export function plainItems(items: readonly QueueItem[]): unknown {
+  return JSON.parse(JSON.stringify(items))
 }
 
 /** A logger that keeps every line as a parsed object. */
