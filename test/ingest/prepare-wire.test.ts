@@ -5,6 +5,7 @@ import { fromWire, toWire, type WireOutcome } from '../../src/ingest/http/prepar
 import type { BodyOutcome } from '../../src/ingest/http/prepare-body.js'
 import type { PreparedEvent } from '../../src/ingest/prepare.js'
 import { decodeDataItems, encodeDataRecord, RECORD_HEADER_BYTES, type RecordTypeCode } from '../../src/queue/spool/record.js'
+import { recordBytes } from '../queue/support/spool-helpers.js'
 import type { EventRow, QuarantineRow, QueueItem } from '../../src/schema/event.js'
 import { SerializedEventRow } from '../../src/schema/serialized-row.js'
 import { makeEvent } from '../queue/support/spool-helpers.js'
@@ -88,8 +89,8 @@ test('received rows give the same record', () => {
   })
   const quarantineItem: QueueItem = { table: 'quarantine', row: QUARANTINE_ROW }
   const header = { firstSeq: 7, enqueuedAt: 1, count: 4 }
-  const record = encodeDataRecord(header, [...items, quarantineItem])
-  const plain = encodeDataRecord(header, [...ROWS.map((r): QueueItem => ({ table: 'events', row: r })), quarantineItem])
+  const record = recordBytes(encodeDataRecord(header, [...items, quarantineItem]))
+  const plain = recordBytes(encodeDataRecord(header, [...ROWS.map((r): QueueItem => ({ table: 'events', row: r })), quarantineItem]))
   assert.deepEqual(record, plain)
   const decoded = decodeDataItems(record.subarray(RECORD_HEADER_BYTES), record.readUInt8(2) as RecordTypeCode)
   assert.deepEqual(JSON.parse(JSON.stringify(decoded)), JSON.parse(JSON.stringify([...ROWS.map((r) => ({ table: 'events', row: r })), quarantineItem])))

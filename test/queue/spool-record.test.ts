@@ -11,7 +11,7 @@ import {
 } from '../../src/queue/spool/record.js'
 import type { QueueItem } from '../../src/schema/event.js'
 import { SerializedEventRow } from '../../src/schema/serialized-row.js'
-import { makeEvent, plainItems } from './support/spool-helpers.js'
+import { makeEvent, plainItems, recordBytes } from './support/spool-helpers.js'
 
 const QUARANTINE: QueueItem = {
   table: 'quarantine',
@@ -43,7 +43,7 @@ test('framed items read back as lines and rows', () => {
     QUARANTINE,
     serialized('a-1'),
   ]
-  const record = encodeDataRecord({ firstSeq: 12, enqueuedAt: 34, count: items.length }, items)
+  const record = recordBytes(encodeDataRecord({ firstSeq: 12, enqueuedAt: 34, count: items.length }, items))
   assert.equal(record.readUInt8(2), RecordType.data)
   assert.deepEqual(decodeDataHeader(payloadOf(record)), { firstSeq: 12, enqueuedAt: 34, count: 4 })
   const decoded = decodeDataItems(payloadOf(record), RecordType.data)
@@ -57,7 +57,7 @@ test('framed items read back as lines and rows', () => {
 
 test('lines of a record follow each other', () => {
   const items = ['a-0', 'a-1', 'a-2'].map(serialized)
-  const record = encodeDataRecord({ firstSeq: 0, enqueuedAt: 0, count: items.length }, items)
+  const record = recordBytes(encodeDataRecord({ firstSeq: 0, enqueuedAt: 0, count: items.length }, items))
   const lines = decodeDataItems(payloadOf(record), RecordType.data).map((item) => (item.row as SerializedEventRow).line)
   for (let index = 1; index < lines.length; index++) {
     const previous = lines[index - 1] as Buffer
@@ -66,7 +66,7 @@ test('lines of a record follow each other', () => {
 })
 
 test('inconsistent items fail with SpoolRecordError', () => {
-  const record = encodeDataRecord({ firstSeq: 0, enqueuedAt: 0, count: 2 }, [serialized('a-0'), serialized('a-1')])
+  const record = recordBytes(encodeDataRecord({ firstSeq: 0, enqueuedAt: 0, count: 2 }, [serialized('a-0'), serialized('a-1')]))
   const payload = Buffer.from(payloadOf(record))
   const cases: Array<[string, (copy: Buffer) => void]> = [
     ['a count beyond the entries', (copy) => copy.writeUInt32LE(9, 16)],
@@ -82,7 +82,25 @@ test('inconsistent items fail with SpoolRecordError', () => {
 })
 
 test('a record checksum covers the framed items', () => {
-  const record = encodeDataRecord({ firstSeq: 0, enqueuedAt: 0, count: 1 }, [serialized('a-0')])
+  const record = recordBytes(encodeDataRecord({ firstSeq: 0, enqueuedAt: 0, count: 1 }, [serialized('a-0')]))
   const crc = crc32(record.subarray(RECORD_HEADER_BYTES), crc32(record.subarray(0, 8)))
   assert.equal(record.readUInt32LE(8), crc)
+})
+
+test('record parts view adjacent lines', () => {
+  const lines = Buffer.from(['a-0', 'a-1', 'a-2'].map((id) => `${JSON.stringify(makeEvent(id))}\n`).join(''))
+  const items: QueueItem[] = []
+  let offset = 0
+  for (const id of ['a-0', 'a-1', 'a-2']) {
+    const length = Buffer.byteLength(`${JSON.stringify(makeEvent(id))}\n`)
+    items.push({ table: 'events', row: new SerializedEventRow(lines.subarray(offset, offset + length), id) })
+    offset += length
+  }
+  items.push({ table: 'events', row: makeEvent('b-0') }, QUARANTINE)
+  const record = encodeDataRecord({ firstSeq: 0, enqueuedAt: 0, count: items.length }, items)
+  assert.equal(record.parts.length, 3, 'framing, one run of lines, one buffer for the other texts')
+  assert.equal(record.parts[1]?.buffer, lines.buffer, 'the lines are not copied')
+  assert.equal(record.parts[1]?.length, lines.length)
+  assert.equal(record.length, recordBytes(record).length)
+  assert.deepEqual(plainItems(decodeDataItems(payloadOf(recordBytes(record)), RecordType.data)), plainItems(items))
 })

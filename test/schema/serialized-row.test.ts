@@ -5,7 +5,7 @@ import { estimateItemBytes } from '../../src/queue/types.js'
 import type { EventRow, QueueItem } from '../../src/schema/event.js'
 import { rowJson } from '../../src/schema/row-json.js'
 import { SerializedEventRow } from '../../src/schema/serialized-row.js'
-import { makeEvent } from '../queue/support/spool-helpers.js'
+import { makeEvent, recordBytes } from '../queue/support/spool-helpers.js'
 
 const ROW: EventRow = {
   ...makeEvent('0190a5b2-7c3d-7e4f-8a1b-2c3d4e5f6a7b'),
@@ -30,8 +30,8 @@ test('spool record text matches plain rows', () => {
   const plain: QueueItem[] = [{ table: 'events', row: ROW }]
   const serialized: QueueItem[] = [{ table: 'events', row: SerializedEventRow.fromJson(JSON.stringify(ROW), ROW.event_id) }]
   const header = { firstSeq: 1, enqueuedAt: 0, count: 1 }
-  const fromPlain = encodeDataRecord(header, plain)
-  assert.deepEqual(encodeDataRecord(header, serialized), fromPlain)
+  const fromPlain = recordBytes(encodeDataRecord(header, plain))
+  assert.deepEqual(recordBytes(encodeDataRecord(header, serialized)), fromPlain)
   const decoded = decodeDataItems(fromPlain.subarray(RECORD_HEADER_BYTES), fromPlain.readUInt8(2) as RecordTypeCode)
   const row = decoded[0]?.row
   assert.ok(row instanceof SerializedEventRow, 'a row read back is a view of its line')

@@ -8,7 +8,8 @@ import { join } from 'node:path'
  */
 export interface SpoolFile {
   read(buffer: Buffer, position: number): Promise<number>
-  write(buffer: Buffer, position: number): Promise<void>
+  /** Writes the buffers one after the other from `position`, all of them. */
+  write(buffers: readonly Buffer[], position: number): Promise<void>
   datasync(): Promise<void>
   truncate(length: number): Promise<void>
   size(): Promise<number>
@@ -27,6 +28,9 @@ export interface SpoolFileSystem {
   syncDirectory(dir: string): Promise<void>
 }
 
+/** Buffers a vectored write passes at most: Linux's IOV_MAX. */
+const MAX_WRITE_BUFFERS = 1024
+
 class NodeSpoolFile implements SpoolFile {
   constructor(private readonly handle: FileHandle) {}
 
@@ -40,11 +44,21 @@ class NodeSpoolFile implements SpoolFile {
     return total
   }
 
-  async write(buffer: Buffer, position: number): Promise<void> {
-    let total = 0
-    while (total < buffer.length) {
-      const { bytesWritten } = await this.handle.write(buffer, total, buffer.length - total, position + total)
-      total += bytesWritten
+  async write(buffers: readonly Buffer[], position: number): Promise<void> {
+    let pending = buffers.filter((buffer) => buffer.length > 0)
+    let offset = position
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle.writev(pending.slice(0, MAX_WRITE_BUFFERS), offset)
+      offset += bytesWritten
+      // A short write leaves the rest of the buffers, the first of them perhaps in part.
+      let written = bytesWritten
+      let done = 0
+      while (done < pending.length && written >= (pending[done] as Buffer).length) {
+        written -= (pending[done] as Buffer).length
+        done++
+      }
+      pending = pending.slice(done)
+      if (written > 0) pending[0] = (pending[0] as Buffer).subarray(written)
     }
   }
 

@@ -33,7 +33,7 @@ export const RecordType = {
   seal: 2,
   /** A batch stored in ClickHouse: UTF-8 batch id. */
   commit: 3,
-  /** Items of one enqueue: f64 first seq, f64 enqueue time (ms since epoch), u32 count, then the items in the layout `encodeItems` describes. */
+  /** Items of one enqueue: f64 first seq, f64 enqueue time (ms since epoch), u32 count, then the items in the layout described at `ITEM_HEAD_BYTES`. */
   data: 4,
 } as const
 
@@ -64,13 +64,18 @@ export interface SealRecord {
 function frame(type: RecordTypeCode, headBytes: number, bodyBytes: number): { buffer: Buffer; head: Buffer; body: Buffer } {
   const payloadBytes = headBytes + bodyBytes
   const buffer = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payloadBytes)
+  writeRecordHeader(buffer, type, payloadBytes)
+  const head = buffer.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + headBytes)
+  const body = buffer.subarray(RECORD_HEADER_BYTES + headBytes)
+  return { buffer, head, body }
+}
+
+/** Writes the magic, the type and the payload length; the CRC is written last, by `seal` or its equivalent. */
+function writeRecordHeader(buffer: Buffer, type: RecordTypeCode, payloadBytes: number): void {
   buffer.writeUInt16LE(RECORD_MAGIC, 0)
   buffer.writeUInt8(type, 2)
   buffer.writeUInt8(0, 3)
   buffer.writeUInt32LE(payloadBytes, 4)
-  const head = buffer.subarray(RECORD_HEADER_BYTES, RECORD_HEADER_BYTES + headBytes)
-  const body = buffer.subarray(RECORD_HEADER_BYTES + headBytes)
-  return { buffer, head, body }
 }
 
 function frameText(type: RecordTypeCode, headBytes: number, text: string): { buffer: Buffer; head: Buffer } {
@@ -80,10 +85,17 @@ function frameText(type: RecordTypeCode, headBytes: number, text: string): { buf
 }
 
 function seal(buffer: Buffer): Buffer {
-  let crc = crc32(buffer.subarray(0, 8))
-  crc = crc32(buffer.subarray(RECORD_HEADER_BYTES), crc)
-  buffer.writeUInt32LE(crc, 8)
+  sealParts([buffer])
   return buffer
+}
+
+/** Writes the CRC of a record made of `parts` into the header at the start of the first part. */
+function sealParts(parts: readonly Buffer[]): void {
+  const first = parts[0] as Buffer
+  let crc = crc32(first.subarray(0, 8))
+  crc = crc32(first.subarray(RECORD_HEADER_BYTES), crc)
+  for (let index = 1; index < parts.length; index++) crc = crc32(parts[index] as Buffer, crc)
+  first.writeUInt32LE(crc, 8)
 }
 
 /**
@@ -110,82 +122,127 @@ const NEWLINE = 0x0a
 /** Largest event id the layout can hold; ids are UUIDs, far below it. */
 const MAX_EVENT_ID_BYTES = 0xffff
 
-interface ItemText {
-  /** JSON of a row that is not already a line, serialized once for the size and the write. */
-  json: string | undefined
-  idBytes: number
-  textBytes: number
+/**
+ * A record as the buffers that make it up, in order, for one vectored
+ * write. The texts of `events` rows are views of their lines, not copies.
+ */
+export interface EncodedRecord {
+  parts: Buffer[]
+  length: number
 }
 
-/** Returns the byte size of the items and a function that writes them. */
-function encodeItems(items: readonly QueueItem[]): { bytes: number; write(target: Buffer): void } {
-  const texts: ItemText[] = new Array(items.length)
+/**
+ * Encodes the items of one enqueue. The record's own buffer has the
+ * framing, the head and the directory. The lines of the rows follow as
+ * views of the buffers they are in, one view a run of adjacent lines, and
+ * rows that are not lines yet are serialized.
+ */
+export function encodeDataRecord(header: DataHeader, items: readonly QueueItem[]): EncodedRecord {
+  const jsons: Array<string | undefined> = new Array(items.length)
+  const idBytes = new Uint16Array(items.length)
+  const textLengths = new Uint32Array(items.length)
   let directoryBytes = 0
   let textBytes = 0
   for (let index = 0; index < items.length; index++) {
     const item = items[index] as QueueItem
-    let text: ItemText
-    if (item.table === 'quarantine') {
-      const json = rowJson(item.row)
-      text = { json, idBytes: 0, textBytes: Buffer.byteLength(json) }
-    } else {
-      const idBytes = Buffer.byteLength(item.row.event_id)
-      if (idBytes > MAX_EVENT_ID_BYTES) throw new RangeError(`event id of ${idBytes} bytes is longer than a spool record can hold`)
-      if (item.row instanceof SerializedEventRow) {
-        text = { json: undefined, idBytes, textBytes: item.row.line.length }
-      } else {
-        const json = rowJson(item.row)
-        text = { json, idBytes, textBytes: Buffer.byteLength(json) + 1 }
-      }
+    if (item.table === 'events') {
+      const bytes = Buffer.byteLength(item.row.event_id)
+      if (bytes > MAX_EVENT_ID_BYTES) throw new RangeError(`event id of ${bytes} bytes is longer than a spool record can hold`)
+      idBytes[index] = bytes
     }
-    texts[index] = text
-    directoryBytes += ITEM_HEAD_BYTES + text.idBytes
-    textBytes += text.textBytes
+    directoryBytes += ITEM_HEAD_BYTES + (idBytes[index] as number)
+    if (item.row instanceof SerializedEventRow) {
+      textLengths[index] = item.row.line.length
+    } else {
+      const json = rowJson(item.row)
+      jsons[index] = json
+      textLengths[index] = Buffer.byteLength(json) + (item.table === 'events' ? 1 : 0)
+    }
+    textBytes += textLengths[index] as number
   }
-  return {
-    bytes: directoryBytes + textBytes,
-    write(target) {
-      let entry = 0
-      let offset = directoryBytes
-      for (let index = 0; index < items.length; index++) {
-        const item = items[index] as QueueItem
-        const text = texts[index] as ItemText
-        target[entry] = item.table === 'events' ? ITEM_EVENTS : ITEM_QUARANTINE
-        target.writeUInt16LE(text.idBytes, entry + 1)
-        target.writeUInt32LE(text.textBytes, entry + 3)
-        entry += ITEM_HEAD_BYTES
-        if (item.table === 'events') entry += target.write(item.row.event_id, entry, 'utf8')
-        if (text.json === undefined) {
-          offset += (item.row as SerializedEventRow).line.copy(target, offset)
-        } else {
-          offset += target.write(text.json, offset, 'utf8')
-          if (item.table === 'events') target[offset++] = NEWLINE
-        }
-      }
-    },
+  const headBytes = RECORD_HEADER_BYTES + DATA_HEAD_BYTES + directoryBytes
+  const first = Buffer.allocUnsafe(headBytes)
+  writeRecordHeader(first, RecordType.data, DATA_HEAD_BYTES + directoryBytes + textBytes)
+  let entry = RECORD_HEADER_BYTES
+  entry = first.writeDoubleLE(header.firstSeq, entry)
+  entry = first.writeDoubleLE(header.enqueuedAt, entry)
+  entry = first.writeUInt32LE(header.count, entry)
+  const parts = [first]
+  const texts = new TextRuns(parts)
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index] as QueueItem
+    const json = jsons[index]
+    first[entry] = item.table === 'events' ? ITEM_EVENTS : ITEM_QUARANTINE
+    first.writeUInt16LE(idBytes[index] as number, entry + 1)
+    first.writeUInt32LE(textLengths[index] as number, entry + 3)
+    if (json === undefined) texts.addLine((item.row as SerializedEventRow).line)
+    else texts.addText(item.table === 'events' ? `${json}\n` : json)
+    entry += ITEM_HEAD_BYTES
+    if (item.table === 'events') entry += first.write(item.row.event_id, entry, 'utf8')
+  }
+  texts.finish()
+  sealParts(parts)
+  return { parts, length: headBytes + textBytes }
+}
+
+/** Collects the texts of a record into `parts`: runs of adjacent lines as views, other texts as one buffer a stretch. */
+class TextRuns {
+  readonly #parts: Buffer[]
+  #run: ArrayBufferLike | undefined
+  #runStart = 0
+  #runEnd = 0
+  #text = ''
+
+  constructor(parts: Buffer[]) {
+    this.#parts = parts
+  }
+
+  addLine(line: Buffer): void {
+    this.#flushText()
+    if (line.buffer === this.#run && line.byteOffset === this.#runEnd) {
+      this.#runEnd += line.length
+      return
+    }
+    this.#flushRun()
+    this.#run = line.buffer
+    this.#runStart = line.byteOffset
+    this.#runEnd = line.byteOffset + line.length
+  }
+
+  addText(text: string): void {
+    this.#flushRun()
+    this.#text += text
+  }
+
+  finish(): void {
+    this.#flushRun()
+    this.#flushText()
+  }
+
+  #flushRun(): void {
+    if (this.#run === undefined) return
+    this.#parts.push(Buffer.from(this.#run, this.#runStart, this.#runEnd - this.#runStart))
+    this.#run = undefined
+  }
+
+  #flushText(): void {
+    if (this.#text === '') return
+    this.#parts.push(Buffer.from(this.#text, 'utf8'))
+    this.#text = ''
   }
 }
 
-export function encodeDataRecord(header: DataHeader, items: readonly QueueItem[]): Buffer {
-  const body = encodeItems(items)
-  const { buffer, head, body: target } = frame(RecordType.data, DATA_HEAD_BYTES, body.bytes)
-  body.write(target)
-  head.writeDoubleLE(header.firstSeq, 0)
-  head.writeDoubleLE(header.enqueuedAt, 8)
-  head.writeUInt32LE(header.count, 16)
-  return seal(buffer)
-}
-
-export function encodeSealRecord(record: SealRecord): Buffer {
+export function encodeSealRecord(record: SealRecord): EncodedRecord {
   const { buffer, head } = frameText(RecordType.seal, SEAL_HEAD_BYTES, record.id)
   head.writeDoubleLE(record.firstSeq, 0)
   head.writeDoubleLE(record.lastSeq, 8)
   head.writeUInt32LE(record.count, 16)
-  return seal(buffer)
+  return { parts: [seal(buffer)], length: buffer.length }
 }
 
-export function encodeCommitRecord(batchId: string): Buffer {
-  return seal(frameText(RecordType.commit, 0, batchId).buffer)
+export function encodeCommitRecord(batchId: string): EncodedRecord {
+  const buffer = seal(frameText(RecordType.commit, 0, batchId).buffer)
+  return { parts: [buffer], length: buffer.length }
 }
 
 /** Reads the fixed part of a data payload without parsing its items. */

@@ -17,7 +17,9 @@ export interface RecordLocation {
 
 /** A record waiting for the next group write. */
 export interface LogRecord {
-  bytes: Buffer
+  /** The record's bytes, in order; written with one vectored write. */
+  parts: readonly Buffer[]
+  length: number
   /** Highest event sequence number in the record, or -1 for a seal or commit record. */
   lastSeq: number
   /**
@@ -46,7 +48,7 @@ const FLUSH_NOW_BYTES = 4 * 1024 * 1024
 
 /**
  * The append side of the spool: collects records, writes each group with one
- * positional write and one fdatasync, rotates segments and deletes the ones
+ * positional vectored write and one fdatasync, rotates segments and deletes the ones
  * every event of which is committed. A failed write keeps the log in a failed
  * state, retried every `retryDelayMs`, until a write succeeds.
  */
@@ -99,7 +101,7 @@ export class SegmentLog {
     if (this.closing) throw new SiemError('SIEM_ERR_QUEUE_CLOSED', 'the spool is closed')
     if (this.pending.length === 0) this.firstPendingAt = Date.now()
     this.pending.push(record)
-    this.pendingBytes += record.bytes.length
+    this.pendingBytes += record.length
     this.schedule()
   }
 
@@ -169,7 +171,7 @@ export class SegmentLog {
       const retried = group.filter((record) => record.retry)
       for (const record of group) if (!record.retry) record.failed(this.failure)
       this.pending = retried.concat(this.pending)
-      this.pendingBytes = this.pending.reduce((sum, record) => sum + record.bytes.length, 0)
+      this.pendingBytes = this.pending.reduce((sum, record) => sum + record.length, 0)
       this.firstPendingAt = Date.now()
       return
     }
@@ -204,22 +206,22 @@ export class SegmentLog {
   /** Writes and syncs a group; returns where each record went. */
   private async writeGroup(group: LogRecord[]): Promise<RecordLocation[]> {
     let bytes = 0
-    for (const record of group) bytes += record.bytes.length
+    for (const record of group) bytes += record.length
     const active = await this.activeSegment(bytes)
     const { segment, file } = active
-    const header = segment.size === 0 ? SEGMENT_HEADER : null
-    const parts = header === null ? group.map((r) => r.bytes) : [header, ...group.map((r) => r.bytes)]
-    const buffer = parts.length === 1 ? parts[0]! : Buffer.concat(parts)
+    const headerBytes = segment.size === 0 ? SEGMENT_HEADER.length : 0
+    const parts: Buffer[] = headerBytes > 0 ? [SEGMENT_HEADER] : []
+    for (const record of group) parts.push(...record.parts)
     if (this.dirtyTail) await file.truncate(segment.size)
     this.dirtyTail = true
-    await file.write(buffer, segment.size)
+    await file.write(parts, segment.size)
     if (this.options.fsync) await this.sync(file)
     this.dirtyTail = false
-    let offset = segment.size + (header?.length ?? 0)
-    segment.size += buffer.length
+    let offset = segment.size + headerBytes
+    segment.size += headerBytes + bytes
     return group.map((record) => {
-      const location = { segment, offset, length: record.bytes.length }
-      offset += record.bytes.length
+      const location = { segment, offset, length: record.length }
+      offset += record.length
       return location
     })
   }

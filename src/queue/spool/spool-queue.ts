@@ -279,7 +279,8 @@ export class SpoolQueue implements EventQueue {
     committed?.catch(() => undefined)
     const durable = new Promise<void>((resolve, reject) => {
       this.log.append({
-        bytes: record,
+        parts: record.parts,
+        length: record.length,
         lastSeq,
         retry: options.ack === 'memory',
         written: (location) => {
@@ -509,7 +510,7 @@ export class SpoolQueue implements EventQueue {
     }
     this.openBatches.set(batch.id, batch)
     this.log.append({
-      bytes: encodeSealRecord({ id: batch.id, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, count: items.length }),
+      ...encodeSealRecord({ id: batch.id, firstSeq: batch.firstSeq, lastSeq: batch.lastSeq, count: items.length }),
       lastSeq: -1,
       retry: true,
       written: () => {
@@ -552,7 +553,7 @@ export class SpoolQueue implements EventQueue {
     this.committing.set(batchId, batch)
     const written = new Promise<void>((resolve) => {
       this.log.append({
-        bytes: encodeCommitRecord(batchId),
+        ...encodeCommitRecord(batchId),
         lastSeq: -1,
         retry: true,
         written: () => {

@@ -9,7 +9,7 @@ import { loadConfig } from '../../../src/config/load.js'
 import type { QueueConfig } from '../../../src/config/types.js'
 import type { EventRow, QueueItem } from '../../../src/schema/event.js'
 import { nodeSpoolFileSystem, type SpoolFile, type SpoolFileSystem } from '../../../src/queue/spool/files.js'
-import { RECORD_HEADER_BYTES, RECORD_MAGIC, RecordType } from '../../../src/queue/spool/record.js'
+import { RECORD_HEADER_BYTES, RECORD_MAGIC, RecordType, type EncodedRecord } from '../../../src/queue/spool/record.js'
 import { SpoolQueue } from '../../../src/queue/spool/spool-queue.js'
 
 export async function makeTempDir(): Promise<{ dir: string; remove(): Promise<void> }> {
@@ -74,6 +74,11 @@ export function legacyDataRecord(firstSeq: number, enqueuedAt: number, items: re
   json.copy(record, RECORD_HEADER_BYTES + 20)
   record.writeUInt32LE(crc32(record.subarray(RECORD_HEADER_BYTES), crc32(record.subarray(0, 8))), 8)
   return record
+}
+
+/** Returns an encoded record as one buffer, as it is on disk. */
+export function recordBytes(record: EncodedRecord): Buffer {
+  return Buffer.concat(record.parts, record.length)
 }
 
 /** Returns items as their JSON reads them, so that rows read back from the spool as lines compare equal to the rows enqueued. */
@@ -142,15 +147,16 @@ export class FaultyFileSystem implements SpoolFileSystem {
   private wrap(file: SpoolFile): SpoolFile {
     return {
       read: (buffer, position) => file.read(buffer, position),
-      write: async (buffer, position) => {
+      write: async (buffers, position) => {
         this.writes += 1
         const error = this.fault(this.writeError)
         if (error !== null) {
           // A failing disk may take part of the write before it fails.
-          await file.write(buffer.subarray(0, Math.floor(buffer.length / 2)), position)
+          const bytes = Buffer.concat(buffers)
+          await file.write([bytes.subarray(0, Math.floor(bytes.length / 2))], position)
           throw error
         }
-        await file.write(buffer, position)
+        await file.write(buffers, position)
       },
       datasync: async () => {
         this.datasyncs += 1
