@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import fc from 'fast-check'
-import { RecentIds } from '../../src/ingest/recent-ids.js'
+import { RecentIds, parseUuidWords } from '../../src/ingest/recent-ids.js'
 
 const T = 'tenant-a'
 
@@ -58,6 +58,28 @@ test('recent ids ignores non-UUID ids', () => {
     assert.equal(ids.has(T, id, 1), false, JSON.stringify(id))
   }
   assert.equal(ids.size, 0)
+})
+
+test('uuid parse reads every group', () => {
+  const words = new Uint32Array(4)
+  assert.equal(parseUuidWords('01234567-89ab-CDEF-fedc-ba9876543210', words), true)
+  assert.deepEqual([...words], [0x01234567, 0x89abcdef, 0xfedcba98, 0x76543210])
+  assert.equal(parseUuidWords('urn:uuid:ffffffff-ffff-ffff-ffff-ffffffffffff', words), true)
+  assert.deepEqual([...words], [0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff])
+})
+
+test('uuid parse rejects a bad digit anywhere', () => {
+  const words = new Uint32Array(4)
+  const id = '01234567-89ab-cdef-fedc-ba9876543210'
+  for (let index = 0; index < id.length; index++) {
+    if (id[index] === '-') continue
+    // A letter past f, a full-width digit (U+FF10) and a character that shares a hex digit's low byte (U+0131).
+    for (const bad of ['g', '\uff10', '\u0131']) {
+      const text = `${id.slice(0, index)}${bad}${id.slice(index + 1)}`
+      assert.equal(parseUuidWords(text, words), false, JSON.stringify(text))
+    }
+  }
+  assert.equal(parseUuidWords(`${id.slice(0, 8)}_${id.slice(9)}`, words), false)
 })
 
 test('recent ids evicts the oldest past the count', () => {
