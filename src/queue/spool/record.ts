@@ -272,8 +272,8 @@ export function decodeDataItems(payload: Buffer, type: RecordTypeCode): QueueIte
   for (let index = 0; index < count; index++) {
     const table = payload[entry]
     const idStart = entry + ITEM_HEAD_BYTES
+    const end = textStart + payload.readUInt32LE(entry + 3)
     entry = idStart + payload.readUInt16LE(entry + 1)
-    const end = textStart + payload.readUInt32LE(idStart - 4)
     if (end > payload.length) throw new SpoolRecordError(`item ${index} of ${count} ends past the record's end`)
     if (table === ITEM_EVENTS) {
       if (end === textStart || payload[end - 1] !== NEWLINE) throw new SpoolRecordError(`item ${index} of ${count} is not a line`)
