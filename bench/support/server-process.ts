@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { closeSync, openSync, readFileSync } from 'node:fs'
+import { appendFileSync, closeSync, openSync, readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { trackChild } from './cleanup.js'
@@ -50,6 +50,8 @@ export class ServerProcess {
   static async start(options: ServerOptions): Promise<ServerProcess> {
     const logFd = openSync(options.logPath, 'a')
     const nodeArgs = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir]
+    // Extra node flags for a diagnosis, such as BENCH_SERVER_NODE_ARGS=--trace-gc, whose output goes to the server's log.
+    nodeArgs.push(...(process.env['BENCH_SERVER_NODE_ARGS'] ?? '').split(' ').filter((arg) => arg !== ''))
     const child = spawn(process.execPath, [...nodeArgs, CLI_PATH, 'serve'], {
       env: {
         ...process.env,
@@ -86,6 +88,9 @@ export class ServerProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     const [code] = await exited
     clearTimeout(timer)
+    // The log is in the run's temporary directory, which is removed at the end, so each server's log is appended here.
+    const logCopy = process.env['BENCH_SERVER_LOG']
+    if (logCopy !== undefined) appendFileSync(logCopy, readFileSync(this.logPath))
     return code
   }
 }
