@@ -94,8 +94,10 @@ export class IngestPipeline implements Ingestor {
     const request = this.#inFlight.begin(context.tenantId)
     let stored = false
     try {
-      const duplicates = await this.#claim(prepared, context.tenantId, request)
-      const { items, result, quarantineReasons } = this.#collect(prepared, duplicates)
+      // Read once: a worker's row reads its id from its line at each access.
+      const ids = prepared.map((event) => (event.kind === 'event' ? event.row.event_id : ''))
+      const duplicates = await this.#claim(prepared, ids, context.tenantId, request)
+      const { items, result, quarantineReasons } = this.#collect(prepared, ids, duplicates)
       const source = context.listener
       this.#metrics.received.inc({ source }, prepared.length)
       try {
@@ -126,7 +128,7 @@ export class IngestPipeline implements Ingestor {
    * requests cannot wait for each other. It waits at most `resendWaitMs` in
    * total, then throws SIEM_ERR_QUEUE_TIMEOUT.
    */
-  async #claim(prepared: readonly PreparedEvent[], tenantId: string, request: InFlightRequest): Promise<Uint8Array> {
+  async #claim(prepared: readonly PreparedEvent[], ids: readonly string[], tenantId: string, request: InFlightRequest): Promise<Uint8Array> {
     if (!this.#recent.enabled) return new Uint8Array(prepared.length)
     let expiry: { expired: Promise<false>; cancel(): void } | undefined
     try {
@@ -140,7 +142,7 @@ export class IngestPipeline implements Ingestor {
             // Only ids the sender chose can come back in a re-send; generated ones are new by construction.
             // The window is per tenant: another tenant's id must neither drop this event nor be revealed by it.
             if (event.kind !== 'event' || !event.clientId) continue
-            const id = event.row.event_id
+            const id = ids[index] as string
             // A claim fails for an id seen before, in an earlier request or earlier in this one.
             if (this.#recent.claim(tenantId, id, now)) {
               request.add(id)
@@ -184,7 +186,7 @@ export class IngestPipeline implements Ingestor {
   }
 
   /** Builds the queue items and the response of a request whose ids are claimed. */
-  #collect(prepared: readonly PreparedEvent[], duplicates: Uint8Array): { items: QueueItem[]; result: IngestResult; quarantineReasons: string[] } {
+  #collect(prepared: readonly PreparedEvent[], ids: readonly string[], duplicates: Uint8Array): { items: QueueItem[]; result: IngestResult; quarantineReasons: string[] } {
     const items: QueueItem[] = []
     const result: IngestResult = { accepted: 0, quarantined: 0, duplicates: 0, eventIds: [], errors: [] }
     const quarantineReasons: string[] = []
@@ -196,7 +198,7 @@ export class IngestPipeline implements Ingestor {
         quarantineReasons.push(event.errorCode)
         continue
       }
-      result.eventIds.push(event.row.event_id)
+      result.eventIds.push(ids[index] as string)
       if (duplicates[index] === 1) {
         result.duplicates++
         continue

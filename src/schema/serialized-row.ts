@@ -31,39 +31,87 @@ void everyColumnListed
 // The class below gets these columns as getters on its prototype; this declaration gives them their types.
 export interface SerializedEventRow extends EventRow {}
 
+/** The text every line a validator's row serializes to starts with: its first column is the event id. */
+const ID_PREFIX = Buffer.from('{"event_id":"', 'latin1')
+/** Bytes of an event id in its canonical UUID text. */
+const UUID_BYTES = 36
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+
 /**
  * An `events` row known by its JSON text, as a preparation worker sends it
  * to the main thread. The text stays in UTF-8 bytes outside the JavaScript
- * heap: `line` is a view into the buffer the worker filled with the rows of
- * one body, one JSON line each. The spool copies those bytes into its
- * record and the writer into its insert, so the hot path reads only `line`
- * and `event_id`, and no row text passes through a string or the garbage
- * collector. Any other column parses the text once, on first read; that
- * happens only on rare paths, such as a row ClickHouse refused.
+ * heap: the row's line is the bytes from `start` to `end` of `bytes`, the
+ * buffer the worker filled with the rows of one body, one JSON line each.
+ * The spool copies those bytes into its record and the writer into its
+ * insert, so the hot path reads only the offsets, and no row text passes
+ * through a string or the garbage collector. Any other column parses the
+ * text once, on first read; that happens only on rare paths, such as a row
+ * ClickHouse refused.
+ *
+ * A row holds no view and no id string of its own, because rows wait in the
+ * queue for seconds and every object they hold is copied by each young
+ * garbage collection until it is promoted. The event id is read from the
+ * line, where the validator puts it first, each time it is asked for.
  */
 export class SerializedEventRow {
-  /** The row's JSON text in UTF-8, followed by one newline: a line of JSONEachRow. */
-  readonly line: Buffer
-  readonly event_id: string
+  /** The buffer that holds this row's line, shared with the other rows of its body. */
+  readonly bytes: Buffer
+  /** First byte of the line in `bytes`. */
+  readonly start: number
+  /** Byte after the line's newline in `bytes`. */
+  readonly end: number
+  /** The event id, kept only when the line does not start with it. */
+  readonly #eventId: string | undefined
   #parsed: EventRow | undefined
 
-  constructor(line: Buffer, eventId: string) {
-    this.line = line
-    this.event_id = eventId
+  constructor(bytes: Buffer, start: number, end: number, eventId?: string) {
+    this.bytes = bytes
+    this.start = start
+    this.end = end
+    this.#eventId = eventId !== undefined && lineEventIdIs(bytes, start, end, eventId) ? undefined : eventId
   }
 
-  static fromJson(json: string, eventId: string): SerializedEventRow {
-    return new SerializedEventRow(Buffer.from(`${json}\n`), eventId)
+  /** A row of its own line; `json` is the text without the newline. */
+  static fromJson(json: string, eventId?: string): SerializedEventRow {
+    const line = Buffer.from(`${json}\n`)
+    return new SerializedEventRow(line, 0, line.length, eventId)
+  }
+
+  /** The row's JSON text in UTF-8, followed by one newline, as a view: a line of JSONEachRow. */
+  get line(): Buffer {
+    return this.bytes.subarray(this.start, this.end)
   }
 
   /** Size of the JSON text in bytes, without the newline. */
   get jsonBytes(): number {
-    return this.line.length - 1
+    return this.end - this.start - 1
   }
 
   /** The JSON text, decoded anew at each read. */
   get json(): string {
-    return this.line.toString('utf8', 0, this.jsonBytes)
+    return this.bytes.toString('utf8', this.start, this.end - 1)
+  }
+
+  get event_id(): string {
+    if (this.#eventId !== undefined) return this.#eventId
+    if (lineHasEventId(this.bytes, this.start, this.end)) {
+      const from = this.start + ID_PREFIX.length
+      return this.bytes.toString('latin1', from, from + UUID_BYTES)
+    }
+    return this.toJSON().event_id
+  }
+
+  /** Byte length of the event id in UTF-8. */
+  get eventIdBytes(): number {
+    return this.#eventId === undefined ? UUID_BYTES : Buffer.byteLength(this.#eventId)
+  }
+
+  /** Writes the event id in UTF-8 at `offset` of `target` without making a string of it; returns the bytes written. */
+  writeEventId(target: Buffer, offset: number): number {
+    if (this.#eventId !== undefined || !lineHasEventId(this.bytes, this.start, this.end)) return target.write(this.event_id, offset, 'utf8')
+    const from = this.start + ID_PREFIX.length
+    return this.bytes.copy(target, offset, from, from + UUID_BYTES)
   }
 
   /** Returns the row as a plain object, so JSON.stringify of this row gives `json` again. */
@@ -71,6 +119,41 @@ export class SerializedEventRow {
     this.#parsed ??= JSON.parse(this.json) as EventRow
     return this.#parsed
   }
+}
+
+/**
+ * True when the line starts with `{"event_id":"`, then 36 ASCII bytes with
+ * no quote or backslash, then a quote: the id is then those bytes as they are.
+ */
+function lineHasEventId(bytes: Buffer, start: number, end: number): boolean {
+  const from = start + ID_PREFIX.length
+  if (from + UUID_BYTES >= end || bytes[from + UUID_BYTES] !== QUOTE) return false
+  for (let index = 0; index < ID_PREFIX.length; index++) if (bytes[start + index] !== ID_PREFIX[index]) return false
+  for (let index = from; index < from + UUID_BYTES; index++) {
+    const byte = bytes[index] as number
+    if (byte >= 0x80 || byte === QUOTE || byte === BACKSLASH) return false
+  }
+  return true
+}
+
+/**
+ * True when the line from `start` to `end` of `bytes` starts with the event
+ * id that is at `idStart` to `idEnd` of the same buffer, so a row read back
+ * from there need not keep the id apart.
+ */
+export function lineStartsWithId(bytes: Buffer, start: number, end: number, idStart: number, idEnd: number): boolean {
+  if (idEnd - idStart !== UUID_BYTES || !lineHasEventId(bytes, start, end)) return false
+  const from = start + ID_PREFIX.length
+  for (let index = 0; index < UUID_BYTES; index++) if (bytes[from + index] !== bytes[idStart + index]) return false
+  return true
+}
+
+/** True when the line starts with `eventId` as its first column, so the row need not keep the id apart. */
+function lineEventIdIs(bytes: Buffer, start: number, end: number, eventId: string): boolean {
+  if (eventId.length !== UUID_BYTES || !lineHasEventId(bytes, start, end)) return false
+  const from = start + ID_PREFIX.length
+  for (let index = 0; index < UUID_BYTES; index++) if (bytes[from + index] !== eventId.charCodeAt(index)) return false
+  return true
 }
 
 for (const column of PARSED_COLUMNS) {
@@ -98,8 +181,8 @@ export function compactLines(items: QueueItem[]): void {
   let keptBytes = 0
   for (const item of items) {
     if (!(item.row instanceof SerializedEventRow)) continue
-    keptBytes += item.row.line.length
-    const buffer = item.row.line.buffer
+    keptBytes += item.row.end - item.row.start
+    const buffer = item.row.bytes.buffer
     if (!viewed.has(buffer)) {
       viewed.add(buffer)
       viewedBytes += buffer.byteLength
@@ -111,9 +194,9 @@ export function compactLines(items: QueueItem[]): void {
   let offset = 0
   for (const item of items) {
     if (item.table !== 'events' || !(item.row instanceof SerializedEventRow)) continue
-    const line = item.row.line
-    line.copy(target, offset)
-    item.row = new SerializedEventRow(target.subarray(offset, offset + line.length), item.row.event_id)
-    offset += line.length
+    const row = item.row
+    const length = row.bytes.copy(target, offset, row.start, row.end)
+    item.row = new SerializedEventRow(target, offset, offset + length, row.event_id)
+    offset += length
   }
 }

@@ -15,7 +15,7 @@ export function jsonEachRowBody(rows: readonly object[]): Buffer {
   for (let index = 0; index < rows.length; index++) {
     const row = rows[index] as object
     if (row instanceof SerializedEventRow) {
-      total += row.line.length
+      total += row.end - row.start
     } else {
       const text = rowJson(row)
       texts[index] = text
@@ -43,14 +43,15 @@ export function jsonEachRowBody(rows: readonly object[]): Buffer {
       body[offset++] = 0x0a
       continue
     }
-    const line = (row as SerializedEventRow).line
-    if (line.buffer === run && line.byteOffset === runEnd) {
-      runEnd += line.length
+    const { bytes, start, end } = row as SerializedEventRow
+    const from = bytes.byteOffset + start
+    if (bytes.buffer === run && from === runEnd) {
+      runEnd += end - start
     } else {
       copyRun()
-      run = line.buffer
-      runStart = line.byteOffset
-      runEnd = line.byteOffset + line.length
+      run = bytes.buffer
+      runStart = from
+      runEnd = from + end - start
     }
   }
   copyRun()

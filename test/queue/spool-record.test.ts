@@ -93,7 +93,7 @@ test('record parts view adjacent lines', () => {
   let offset = 0
   for (const id of ['a-0', 'a-1', 'a-2']) {
     const length = Buffer.byteLength(`${JSON.stringify(makeEvent(id))}\n`)
-    items.push({ table: 'events', row: new SerializedEventRow(lines.subarray(offset, offset + length), id) })
+    items.push({ table: 'events', row: new SerializedEventRow(lines, offset, offset + length, id) })
     offset += length
   }
   items.push({ table: 'events', row: makeEvent('b-0') }, QUARANTINE)

@@ -54,3 +54,66 @@ test('queue sizes serialized row without parsing', () => {
   rowJson(row)
   assert.equal(parsed, false)
 })
+
+/** A row whose toJSON records whether it ran, to show which reads parse the text. */
+function watched(row: SerializedEventRow): { row: SerializedEventRow; parsed: () => boolean } {
+  let parsed = false
+  const original = row.toJSON.bind(row)
+  row.toJSON = () => {
+    parsed = true
+    return original()
+  }
+  return { row, parsed: () => parsed }
+}
+
+test('event id read from line', () => {
+  const { row, parsed } = watched(SerializedEventRow.fromJson(JSON.stringify(ROW)))
+  assert.equal(row.event_id, ROW.event_id)
+  assert.equal(row.eventIdBytes, 36)
+  const target = Buffer.alloc(40)
+  assert.equal(row.writeEventId(target, 2), 36)
+  assert.equal(target.toString('latin1', 2, 38), ROW.event_id)
+  assert.equal(parsed(), false)
+})
+
+test('rows of one body share its buffer', () => {
+  const lines = Buffer.from(`${JSON.stringify(ROW)}\n${JSON.stringify({ ...ROW, event_id: '0190a5b2-7c3d-7e4f-8a1b-000000000002' })}\n`)
+  const first = Buffer.byteLength(JSON.stringify(ROW)) + 1
+  const rows = [new SerializedEventRow(lines, 0, first), new SerializedEventRow(lines, first, lines.length)]
+  assert.deepEqual(
+    rows.map((row) => row.event_id),
+    [ROW.event_id, '0190a5b2-7c3d-7e4f-8a1b-000000000002'],
+  )
+  assert.equal(rows[1]?.line.toString('utf8'), `${JSON.stringify({ ...ROW, event_id: '0190a5b2-7c3d-7e4f-8a1b-000000000002' })}\n`)
+  assert.equal(rows[1]?.jsonBytes, lines.length - first - 1)
+})
+
+test('event id not first in line', () => {
+  const { event_id: eventId, ...rest } = ROW
+  const reordered = JSON.stringify({ ...rest, event_id: eventId })
+  const { row, parsed } = watched(SerializedEventRow.fromJson(reordered))
+  assert.equal(row.event_id, eventId)
+  assert.equal(parsed(), true)
+  // An id of 36 characters that JSON escapes is not read from the bytes as they are.
+  for (const odd of [`${'a'.repeat(35)}"`, `${'a'.repeat(35)}\\`, `${'a'.repeat(34)}é`]) {
+    const escaped = SerializedEventRow.fromJson(JSON.stringify({ ...ROW, event_id: odd }))
+    assert.equal(escaped.event_id, odd)
+    const target = Buffer.alloc(64)
+    const written = escaped.writeEventId(target, 0)
+    assert.equal(target.toString('utf8', 0, written), odd)
+  }
+})
+
+test('event id kept apart', () => {
+  const kept = SerializedEventRow.fromJson(JSON.stringify(ROW), 'd-ü')
+  assert.equal(kept.event_id, 'd-ü')
+  assert.equal(kept.eventIdBytes, Buffer.byteLength('d-ü'))
+  // Through a spool record and back, the id stays the one the row was given.
+  const header = { firstSeq: 1, enqueuedAt: 0, count: 2 }
+  const bytes = recordBytes(encodeDataRecord(header, [{ table: 'events', row: kept }, { table: 'events', row: SerializedEventRow.fromJson(JSON.stringify(ROW)) }]))
+  const decoded = decodeDataItems(bytes.subarray(RECORD_HEADER_BYTES), bytes.readUInt8(2) as RecordTypeCode)
+  assert.deepEqual(
+    decoded.map((item) => (item.table === 'events' ? item.row.event_id : '')),
+    ['d-ü', ROW.event_id],
+  )
+})

@@ -16,7 +16,7 @@ function linesOf(rows: EventRow[]): SerializedEventRow[] {
   let offset = 0
   for (const r of rows) {
     const bytes = Buffer.byteLength(JSON.stringify(r)) + 1
-    out.push(new SerializedEventRow(buffer.subarray(offset, offset + bytes), r.event_id))
+    out.push(new SerializedEventRow(buffer, offset, offset + bytes, r.event_id))
     offset += bytes
   }
   return out

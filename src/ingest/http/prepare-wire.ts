@@ -22,8 +22,6 @@ interface WirePrepared {
    * quarantine entry.
    */
   layout: Uint32Array
-  /** The event id of every `events` row, in order. */
-  eventIds: string[]
   quarantine: PreparedQuarantine[]
 }
 
@@ -72,23 +70,22 @@ export function toWire(outcome: BodyOutcome): WireMessage {
   }
   const view = scratchOf(units * MAX_UTF8_BYTES_PER_UNIT)
   const layout = new Uint32Array(outcome.events.length)
-  const eventIds: string[] = []
   const quarantine: PreparedQuarantine[] = []
   let offset = 0
+  let row = 0
   outcome.events.forEach((event, index) => {
     if (event.kind !== 'event') {
       quarantine.push(event)
       return
     }
-    const bytes = view.write(texts[eventIds.length] as string, offset) + 1
+    const bytes = view.write(texts[row++] as string, offset) + 1
     view[offset + bytes - 1] = 0x0a
     offset += bytes
     layout[index] = event.clientId ? bytes | CLIENT_ID_BIT : bytes
-    eventIds.push(event.row.event_id)
   })
   // A copy of the bytes used, in an ArrayBuffer of their own that the message can move.
   const lines = view.buffer.slice(view.byteOffset, view.byteOffset + offset) as ArrayBuffer
-  return { outcome: { kind: 'prepared', lines, layout, eventIds, quarantine }, transfer: [lines, layout.buffer as ArrayBuffer] }
+  return { outcome: { kind: 'prepared', lines, layout, quarantine }, transfer: [lines, layout.buffer as ArrayBuffer] }
 }
 
 export function fromWire(outcome: WireOutcome): BodyOutcome {
@@ -96,7 +93,6 @@ export function fromWire(outcome: WireOutcome): BodyOutcome {
   const lines = Buffer.from(outcome.lines)
   const events: PreparedEvent[] = new Array(outcome.layout.length)
   let offset = 0
-  let row = 0
   let quarantined = 0
   for (let index = 0; index < outcome.layout.length; index++) {
     const entry = outcome.layout[index] as number
@@ -104,10 +100,10 @@ export function fromWire(outcome: WireOutcome): BodyOutcome {
       events[index] = outcome.quarantine[quarantined++] as PreparedQuarantine
       continue
     }
-    const bytes = (entry & ~CLIENT_ID_BIT) >>> 0
-    const line = lines.subarray(offset, offset + bytes)
-    offset += bytes
-    events[index] = { kind: 'event', row: new SerializedEventRow(line, outcome.eventIds[row++] as string), clientId: entry >= CLIENT_ID_BIT }
+    const end = offset + ((entry & ~CLIENT_ID_BIT) >>> 0)
+    // Every row is read by its offsets in the one buffer of the body; the id is the line's first column.
+    events[index] = { kind: 'event', row: new SerializedEventRow(lines, offset, end), clientId: entry >= CLIENT_ID_BIT }
+    offset = end
   }
   return { kind: 'prepared', events }
 }

@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib'
 import type { QuarantineRow, QueueItem } from '../../schema/event.js'
 import { rowJson } from '../../schema/row-json.js'
-import { SerializedEventRow } from '../../schema/serialized-row.js'
+import { lineStartsWithId, SerializedEventRow } from '../../schema/serialized-row.js'
 
 /**
  * Framing of one spool record:
@@ -146,13 +146,13 @@ export function encodeDataRecord(header: DataHeader, items: readonly QueueItem[]
   for (let index = 0; index < items.length; index++) {
     const item = items[index] as QueueItem
     if (item.table === 'events') {
-      const bytes = Buffer.byteLength(item.row.event_id)
+      const bytes = item.row instanceof SerializedEventRow ? item.row.eventIdBytes : Buffer.byteLength(item.row.event_id)
       if (bytes > MAX_EVENT_ID_BYTES) throw new RangeError(`event id of ${bytes} bytes is longer than a spool record can hold`)
       idBytes[index] = bytes
     }
     directoryBytes += ITEM_HEAD_BYTES + (idBytes[index] as number)
     if (item.row instanceof SerializedEventRow) {
-      textLengths[index] = item.row.line.length
+      textLengths[index] = item.row.end - item.row.start
     } else {
       const json = rowJson(item.row)
       jsons[index] = json
@@ -175,10 +175,12 @@ export function encodeDataRecord(header: DataHeader, items: readonly QueueItem[]
     first[entry] = item.table === 'events' ? ITEM_EVENTS : ITEM_QUARANTINE
     first.writeUInt16LE(idBytes[index] as number, entry + 1)
     first.writeUInt32LE(textLengths[index] as number, entry + 3)
-    if (json === undefined) texts.addLine((item.row as SerializedEventRow).line)
-    else texts.addText(item.table === 'events' ? `${json}\n` : json)
+    const row = item.row
+    if (row instanceof SerializedEventRow) texts.addLine(row.bytes, row.start, row.end)
+    else texts.addText(item.table === 'events' ? `${json as string}\n` : (json as string))
     entry += ITEM_HEAD_BYTES
-    if (item.table === 'events') entry += first.write(item.row.event_id, entry, 'utf8')
+    if (row instanceof SerializedEventRow) entry += row.writeEventId(first, entry)
+    else if (item.table === 'events') entry += first.write(item.row.event_id, entry, 'utf8')
   }
   texts.finish()
   sealParts(parts)
@@ -197,16 +199,18 @@ class TextRuns {
     this.#parts = parts
   }
 
-  addLine(line: Buffer): void {
+  /** Adds the line from `start` to `end` of `bytes`. */
+  addLine(bytes: Buffer, start: number, end: number): void {
     this.#flushText()
-    if (line.buffer === this.#run && line.byteOffset === this.#runEnd) {
-      this.#runEnd += line.length
+    const from = bytes.byteOffset + start
+    if (bytes.buffer === this.#run && from === this.#runEnd) {
+      this.#runEnd += end - start
       return
     }
     this.#flushRun()
-    this.#run = line.buffer
-    this.#runStart = line.byteOffset
-    this.#runEnd = line.byteOffset + line.length
+    this.#run = bytes.buffer
+    this.#runStart = from
+    this.#runEnd = from + end - start
   }
 
   addText(text: string): void {
@@ -277,7 +281,8 @@ export function decodeDataItems(payload: Buffer, type: RecordTypeCode): QueueIte
     if (end > payload.length) throw new SpoolRecordError(`item ${index} of ${count} ends past the record's end`)
     if (table === ITEM_EVENTS) {
       if (end === textStart || payload[end - 1] !== NEWLINE) throw new SpoolRecordError(`item ${index} of ${count} is not a line`)
-      items[index] = { table: 'events', row: new SerializedEventRow(payload.subarray(textStart, end), payload.toString('utf8', idStart, entry)) }
+      const eventId = lineStartsWithId(payload, textStart, end, idStart, entry) ? undefined : payload.toString('utf8', idStart, entry)
+      items[index] = { table: 'events', row: new SerializedEventRow(payload, textStart, end, eventId) }
     } else if (table === ITEM_QUARANTINE) {
       items[index] = { table: 'quarantine', row: JSON.parse(payload.toString('utf8', textStart, end)) as QuarantineRow }
     } else {
