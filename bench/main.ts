@@ -11,7 +11,7 @@ import { newestProfile, summarizeProfile } from './report/profile.js'
 import type { BenchResults, MachineInfo, StageOutcome } from './report/results.js'
 import { checkTargets } from './report/targets.js'
 import { runCef } from './stages/cef.js'
-import { runCeiling } from './stages/ceiling.js'
+import { addSecondCeilingSample, runCeiling } from './stages/ceiling.js'
 import { runEndToEnd } from './stages/end-to-end.js'
 import { runFixedRate, type FixedRateResult } from './stages/fixed-rate.js'
 import { runQueries } from './stages/queries.js'
@@ -136,6 +136,11 @@ class BenchRun {
     const stages = this.results.stages
     if (this.#selected('ceiling')) stages.ceiling = await this.#stage('ceiling', () => runCeiling(this.#context))
     if (this.#selected('end-to-end', 'storage')) await this.#withServer('end-to-end', 'end_to_end', (server) => this.#endToEnd(server))
+    const first = stages.ceiling
+    if (first.status === 'ok' && this.#selected('end-to-end')) {
+      const both = await this.#stage('ceiling, second sample', () => addSecondCeilingSample(this.#context, first.figures))
+      if (both.status === 'ok') stages.ceiling = both
+    }
     if (this.#selected('fixed-rate', 'cef')) await this.#withServer('steady', 'fixed_rates', (server) => this.#steady(server))
     if (this.#selected('soak')) {
       if (this.#options.soakSeconds > 0) {

@@ -47,6 +47,10 @@ function ceilingSection(ceiling: CeilingResult): string {
     ['figure', 'value'],
     [
       ['pre-serialized JSONEachRow into `events` (the ceiling)', `${n(ceiling.rows_per_s)} rows/s`],
+      ...ceiling.samples.map((sample): [string, string] => [
+        `sample ${sample.when}`,
+        `${n(sample.rows_per_s)} rows/s, ${n(sample.cpu_seconds, 1)} CPU s over ${n(sample.seconds, 1)} s`,
+      ]),
       ['insert statement time p50 / p99', `${n(ceiling.insert_ms.p50, 1)} / ${n(ceiling.insert_ms.p99, 1)} ms`],
       ['same rows as objects through ClickHouseRowSink', `${n(ceiling.row_sink_rows_per_s)} rows/s`],
       [`pre-serialized, batches of ${n(ceiling.large_batch_size)} rows`, `${n(ceiling.large_batch_rows_per_s)} rows/s`],

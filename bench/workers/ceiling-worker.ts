@@ -27,6 +27,8 @@ export interface CeilingJob {
   /** Distinct batches generated up front and inserted in turn. */
   poolBatches: number
   seed: number
+  /** Runs the pre-serialized phase alone: a second sample of the ceiling, taken after the end-to-end run. */
+  preSerializedOnly?: boolean
 }
 
 export interface InsertPhase {
@@ -43,9 +45,10 @@ export interface CeilingReport {
   concurrency: number
   jsonBytesPerRow: number
   preSerialized: InsertPhase
-  rowSink: InsertPhase
+  /** Absent when the job ran the pre-serialized phase alone. */
+  rowSink?: InsertPhase
   largeBatchSize: number
-  largeBatch: InsertPhase
+  largeBatch?: InsertPhase
   cpuSeconds: number
   engineVersion: string
 }
@@ -109,6 +112,16 @@ async function measure(job: CeilingJob): Promise<CeilingReport> {
       insertBody(`ceiling-${index}`, bodies[index % bodies.length] as Buffer),
     )
     const cpu = process.cpuUsage(cpuBefore)
+    const common = {
+      batchSize,
+      concurrency,
+      jsonBytesPerRow,
+      preSerialized,
+      largeBatchSize: batchSize * LARGE_BATCH_FACTOR,
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      engineVersion,
+    }
+    if (job.preSerializedOnly === true) return common
 
     const sink = new ClickHouseRowSink(storage.client)
     const rowSink = await timedInserts(job.rowSinkDurationMs, concurrency, batchSize, async (index) => {
@@ -120,17 +133,7 @@ async function measure(job: CeilingJob): Promise<CeilingReport> {
     const largeBatch = await timedInserts(job.largeBatchDurationMs, concurrency, batchSize * LARGE_BATCH_FACTOR, (index) =>
       insertBody(`large-${index}`, largeBodies[index % largeBodies.length] as Buffer),
     )
-    return {
-      batchSize,
-      concurrency,
-      jsonBytesPerRow,
-      preSerialized,
-      rowSink,
-      largeBatchSize: batchSize * LARGE_BATCH_FACTOR,
-      largeBatch,
-      cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      engineVersion,
-    }
+    return { ...common, rowSink, largeBatch }
   } finally {
     await storage.close()
   }
