@@ -49,13 +49,13 @@ const BACKSLASH = 0x5c
  * text once, on first read; that happens only on rare paths, such as a row
  * ClickHouse refused.
  *
- * A row holds no view and no id string of its own, because rows wait in the
- * queue for seconds and every object they hold is copied by each young
+ * A row keeps no view and no id string of its own, because rows wait in the
+ * queue for seconds and every object they refer to is copied by each young
  * garbage collection until it is promoted. The event id is read from the
  * line, where the validator puts it first, each time it is asked for.
  */
 export class SerializedEventRow {
-  /** The buffer that holds this row's line, shared with the other rows of its body. */
+  /** The buffer that contains this row's line, shared with the other rows of its body. */
   readonly bytes: Buffer
   /** First byte of the line in `bytes`. */
   readonly start: number
@@ -104,7 +104,8 @@ export class SerializedEventRow {
 
   /** Byte length of the event id in UTF-8. */
   get eventIdBytes(): number {
-    return this.#eventId === undefined ? UUID_BYTES : Buffer.byteLength(this.#eventId)
+    if (this.#eventId === undefined && lineHasEventId(this.bytes, this.start, this.end)) return UUID_BYTES
+    return Buffer.byteLength(this.event_id)
   }
 
   /** Writes the event id in UTF-8 at `offset` of `target` without making a string of it; returns the bytes written. */

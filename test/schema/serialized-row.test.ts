@@ -55,7 +55,7 @@ test('queue sizes serialized row without parsing', () => {
   assert.equal(parsed, false)
 })
 
-/** A row whose toJSON records whether it ran, to show which reads parse the text. */
+/** Wraps the row's toJSON to record whether it ran, which shows the reads that parse the text. */
 function watched(row: SerializedEventRow): { row: SerializedEventRow; parsed: () => boolean } {
   let parsed = false
   const original = row.toJSON.bind(row)
@@ -101,16 +101,28 @@ test('event id not first in line', () => {
     const target = Buffer.alloc(64)
     const written = escaped.writeEventId(target, 0)
     assert.equal(target.toString('utf8', 0, written), odd)
+    assert.equal(escaped.eventIdBytes, written)
   }
 })
 
+test('spool record of unprefixed lines', () => {
+  const odd = `${'a'.repeat(35)}é`
+  const rows = [SerializedEventRow.fromJson(JSON.stringify({ ...ROW, event_id: odd })), SerializedEventRow.fromJson(JSON.stringify(ROW))]
+  const bytes = recordBytes(encodeDataRecord({ firstSeq: 1, enqueuedAt: 0, count: 2 }, rows.map((row) => ({ table: 'events', row }))))
+  const decoded = decodeDataItems(bytes.subarray(RECORD_HEADER_BYTES), bytes.readUInt8(2) as RecordTypeCode)
+  assert.deepEqual(
+    decoded.map((item) => (item.table === 'events' ? item.row.event_id : '')),
+    [odd, ROW.event_id],
+  )
+})
+
 test('event id kept apart', () => {
-  const kept = SerializedEventRow.fromJson(JSON.stringify(ROW), 'd-ü')
-  assert.equal(kept.event_id, 'd-ü')
-  assert.equal(kept.eventIdBytes, Buffer.byteLength('d-ü'))
+  const rowWithId = SerializedEventRow.fromJson(JSON.stringify(ROW), 'd-ü')
+  assert.equal(rowWithId.event_id, 'd-ü')
+  assert.equal(rowWithId.eventIdBytes, Buffer.byteLength('d-ü'))
   // Through a spool record and back, the id stays the one the row was given.
   const header = { firstSeq: 1, enqueuedAt: 0, count: 2 }
-  const bytes = recordBytes(encodeDataRecord(header, [{ table: 'events', row: kept }, { table: 'events', row: SerializedEventRow.fromJson(JSON.stringify(ROW)) }]))
+  const bytes = recordBytes(encodeDataRecord(header, [{ table: 'events', row: rowWithId }, { table: 'events', row: SerializedEventRow.fromJson(JSON.stringify(ROW)) }]))
   const decoded = decodeDataItems(bytes.subarray(RECORD_HEADER_BYTES), bytes.readUInt8(2) as RecordTypeCode)
   assert.deepEqual(
     decoded.map((item) => (item.table === 'events' ? item.row.event_id : '')),
