@@ -69,7 +69,7 @@ export class SerializedEventRow {
     this.bytes = bytes
     this.start = start
     this.end = end
-    this.#eventId = eventId !== undefined && lineEventIdIs(bytes, start, end, eventId) ? undefined : eventId
+    this.#eventId = eventId !== undefined && lineIdEquals(bytes, start, end, eventId) ? undefined : eventId
   }
 
   /** A row of its own line; `json` is the text without the newline. */
@@ -123,7 +123,7 @@ export class SerializedEventRow {
 }
 
 /**
- * True when the line starts with `{"event_id":"`, then 36 ASCII bytes with
+ * Returns whether the line starts with `{"event_id":"`, then 36 ASCII bytes with
  * no quote or backslash, then a quote: the id is then those bytes as they are.
  */
 function lineHasEventId(bytes: Buffer, start: number, end: number): boolean {
@@ -138,7 +138,7 @@ function lineHasEventId(bytes: Buffer, start: number, end: number): boolean {
 }
 
 /**
- * True when the line from `start` to `end` of `bytes` starts with the event
+ * Returns whether the line from `start` to `end` of `bytes` starts with the event
  * id that is at `idStart` to `idEnd` of the same buffer, so a row read back
  * from there need not keep the id apart.
  */
@@ -149,8 +149,8 @@ export function lineStartsWithId(bytes: Buffer, start: number, end: number, idSt
   return true
 }
 
-/** True when the line starts with `eventId` as its first column, so the row need not keep the id apart. */
-function lineEventIdIs(bytes: Buffer, start: number, end: number, eventId: string): boolean {
+/** Returns whether the line starts with `eventId` as its first column, so the row need not keep the id apart. */
+function lineIdEquals(bytes: Buffer, start: number, end: number, eventId: string): boolean {
   if (eventId.length !== UUID_BYTES || !lineHasEventId(bytes, start, end)) return false
   const from = start + ID_PREFIX.length
   for (let index = 0; index < UUID_BYTES; index++) if (bytes[from + index] !== eventId.charCodeAt(index)) return false
