@@ -61,15 +61,19 @@ export class SerializedEventRow {
   readonly start: number
   /** Byte after the line's newline in `bytes`. */
   readonly end: number
-  /** The event id, kept only when the line does not start with it. */
+  /** The event id, given only when the line may not start with it. */
   readonly #eventId: string | undefined
+  /** Whether the line starts with the event id as its first column, checked once here. */
+  readonly #idInLine: boolean
   #parsed: EventRow | undefined
 
+  /** `eventId` is for a line that does not start with its id; without it, the id is read from the line. */
   constructor(bytes: Buffer, start: number, end: number, eventId?: string) {
     this.bytes = bytes
     this.start = start
     this.end = end
-    this.#eventId = eventId !== undefined && lineIdEquals(bytes, start, end, eventId) ? undefined : eventId
+    this.#eventId = eventId
+    this.#idInLine = eventId === undefined && lineHasEventId(bytes, start, end)
   }
 
   /** A row of its own line; `json` is the text without the newline. */
@@ -94,25 +98,29 @@ export class SerializedEventRow {
   }
 
   get event_id(): string {
-    if (this.#eventId !== undefined) return this.#eventId
-    if (lineHasEventId(this.bytes, this.start, this.end)) {
+    if (this.#idInLine) {
       const from = this.start + ID_PREFIX.length
       return this.bytes.toString('latin1', from, from + UUID_BYTES)
     }
-    return this.toJSON().event_id
+    return this.#eventId ?? this.toJSON().event_id
   }
 
   /** Byte length of the event id in UTF-8. */
   get eventIdBytes(): number {
-    if (this.#eventId === undefined && lineHasEventId(this.bytes, this.start, this.end)) return UUID_BYTES
-    return Buffer.byteLength(this.event_id)
+    return this.#idInLine ? UUID_BYTES : Buffer.byteLength(this.event_id)
   }
 
   /** Writes the event id in UTF-8 at `offset` of `target` without making a string of it; returns the bytes written. */
   writeEventId(target: Buffer, offset: number): number {
-    if (this.#eventId !== undefined || !lineHasEventId(this.bytes, this.start, this.end)) return target.write(this.event_id, offset, 'utf8')
+    if (!this.#idInLine) return target.write(this.event_id, offset, 'utf8')
     const from = this.start + ID_PREFIX.length
     return this.bytes.copy(target, offset, from, from + UUID_BYTES)
+  }
+
+  /** Copies the line to `offset` of `target` and returns the row that reads it there, with the same event id. */
+  copyTo(target: Buffer, offset: number): SerializedEventRow {
+    const end = offset + this.bytes.copy(target, offset, this.start, this.end)
+    return new SerializedEventRow(target, offset, end, this.#eventId)
   }
 
   /** Returns the row as a plain object, so JSON.stringify of this row gives `json` again. */
@@ -146,14 +154,6 @@ export function lineStartsWithId(bytes: Buffer, start: number, end: number, idSt
   if (idEnd - idStart !== UUID_BYTES || !lineHasEventId(bytes, start, end)) return false
   const from = start + ID_PREFIX.length
   for (let index = 0; index < UUID_BYTES; index++) if (bytes[from + index] !== bytes[idStart + index]) return false
-  return true
-}
-
-/** Returns whether the line starts with `eventId` as its first column, so the row need not keep the id apart. */
-function lineIdEquals(bytes: Buffer, start: number, end: number, eventId: string): boolean {
-  if (eventId.length !== UUID_BYTES || !lineHasEventId(bytes, start, end)) return false
-  const from = start + ID_PREFIX.length
-  for (let index = 0; index < UUID_BYTES; index++) if (bytes[from + index] !== eventId.charCodeAt(index)) return false
   return true
 }
 
@@ -195,9 +195,8 @@ export function compactLines(items: QueueItem[]): void {
   let offset = 0
   for (const item of items) {
     if (item.table !== 'events' || !(item.row instanceof SerializedEventRow)) continue
-    const row = item.row
-    const length = row.bytes.copy(target, offset, row.start, row.end)
-    item.row = new SerializedEventRow(target, offset, offset + length, row.event_id)
-    offset += length
+    const copy = item.row.copyTo(target, offset)
+    item.row = copy
+    offset = copy.end
   }
 }
